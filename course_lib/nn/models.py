@@ -1,0 +1,3 @@
+"""Models of course_lib (being written)."""
+
+__all__: list[str] = []
