@@ -45,12 +45,19 @@ class Diagnosis:
     hints: tuple[str, ...] = field(default_factory=tuple)
 
 
+def _grading() -> bool:
+    """True under auto-grading (``COURSE_LIB_GRADING=1``): no hint state, no progress records."""
+    return os.environ.get("COURSE_LIB_GRADING", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def hint_state_path() -> Path | None:
     """Where failure counts are persisted.
 
-    ``$COURSE_LIB_CHECKS_STATE`` if set ("" or "off" disables persistence); else next to the
+    None under auto-grading (``$COURSE_LIB_GRADING=1``); ``$COURSE_LIB_CHECKS_STATE`` if set ("" or "off" disables persistence); else next to the
     progress store (``$COURSE_LIB_PROGRESS_DB``'s folder); else the platform data dir.
     """
+    if _grading():
+        return None
     explicit = os.environ.get("COURSE_LIB_CHECKS_STATE")
     if explicit is not None:
         return None if explicit.strip().lower() in ("", "off", "0", "none") else Path(explicit)
@@ -142,8 +149,10 @@ ladder = HintLadder()
 def record_progress(check_id: str, ok: bool, detail: str = "") -> bool:
     """Record a check result in the learner's progress store; never raises.
 
-    Returns True when the store accepted the record.
+    Returns True when the store accepted the record. Skipped under ``COURSE_LIB_GRADING=1``.
     """
+    if _grading():
+        return False
     try:
         from course_lib.study import open_store  # lazy: the study package is optional here
 

@@ -1,0 +1,315 @@
+"""The teaching backend: every op written as the formula, one loop per index.
+
+Slow on purpose (pure Python loops over numpy arrays): read it next to the lesson, run it on
+tiny inputs, and use it as the reference the fast backends are tested against.
+
+Notation used in every docstring here:
+
+- ``s`` stride, ``d`` dilation, ``p`` padding (zeros added before/after), ``K`` kernel size;
+- output size along one dimension: ``out = floor((n + p_before + p_after - d*(K-1) - 1) / s) + 1``;
+- ``x_pad`` is the input with its zero border.
+
+Arguments arrive already checked by :mod:`course_lib.ops` (shapes, dtypes, padding pairs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pad_with(x: np.ndarray, padding: tuple[tuple[int, int], ...], value: float = 0.0) -> np.ndarray:
+    """Add ``padding[i] = (before, after)`` constant entries around spatial dimension ``i``.
+
+    x: (N, C, *spatial) -> (N, C, *[n_i + before_i + after_i])
+    """
+    return np.pad(x, ((0, 0), (0, 0), *padding), mode="constant", constant_values=value)
+
+
+def crop(x_pad: np.ndarray, padding: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Undo :func:`pad_with`: cut the border off again (used to turn d x_pad into dx)."""
+    index = [slice(None), slice(None)]
+    for before, after in padding:
+        index.append(slice(before, x_pad.shape[len(index)] - after))
+    return x_pad[tuple(index)]
+
+
+def _out(n_padded: int, k: int, s: int, d: int) -> int:
+    return (n_padded - d * (k - 1) - 1) // s + 1
+
+
+# ------------------------------------------------------------------------------- conv 1d
+def conv1d(x, w, b, stride, padding, dilation):
+    """y[n, o, i] = b[o] + sum_c sum_m w[o, c, m] * x_pad[n, c, i*s + m*d]
+
+    x: (N, C_in, L), w: (C_out, C_in, K), b: (C_out,) or None -> y: (N, C_out, L_out)
+    """
+    (s,), (d,) = stride, dilation
+    x_pad = pad_with(x, padding)
+    N, C_in, L_pad = x_pad.shape
+    C_out, _, K = w.shape
+    L_out = _out(L_pad, K, s, d)
+    y = np.zeros((N, C_out, L_out), dtype=x.dtype)
+    for n in range(N):
+        for o in range(C_out):
+            for i in range(L_out):
+                total = b[o] if b is not None else 0.0
+                for c in range(C_in):
+                    for m in range(K):
+                        total += w[o, c, m] * x_pad[n, c, i * s + m * d]
+                y[n, o, i] = total
+    return y
+
+
+def conv1d_backward(dy, x, w, stride, padding, dilation):
+    """Gradients of conv1d, by the chain rule applied to each term of the forward sum.
+
+    Every product ``w[o,c,m] * x_pad[n,c,i*s+m*d]`` that fed ``y[n,o,i]`` passes the upstream
+    gradient ``dy[n,o,i]`` back to both of its factors:
+
+        dw[o, c, m]              += dy[n, o, i] * x_pad[n, c, i*s + m*d]
+        dx_pad[n, c, i*s + m*d]  += dy[n, o, i] * w[o, c, m]
+        db[o]                    += dy[n, o, i]
+
+    dy: (N, C_out, L_out) -> dx: (N, C_in, L), dw: (C_out, C_in, K), db: (C_out,)
+    """
+    (s,), (d,) = stride, dilation
+    x_pad = pad_with(x, padding)
+    N, C_in, _ = x_pad.shape
+    C_out, _, K = w.shape
+    L_out = dy.shape[2]
+    dx_pad = np.zeros_like(x_pad)
+    dw = np.zeros_like(w)
+    db = np.zeros(C_out, dtype=dy.dtype)
+    for n in range(N):
+        for o in range(C_out):
+            for i in range(L_out):
+                g = dy[n, o, i]
+                db[o] += g
+                for c in range(C_in):
+                    for m in range(K):
+                        dw[o, c, m] += g * x_pad[n, c, i * s + m * d]
+                        dx_pad[n, c, i * s + m * d] += g * w[o, c, m]
+    return crop(dx_pad, padding), dw, db
+
+
+# ------------------------------------------------------------------------------- conv 2d
+def conv2d(x, w, b, stride, padding, dilation):
+    """y[n, o, i, j] = b[o] + sum_c sum_m sum_k w[o, c, m, k] * x_pad[n, c, i*s_h + m*d_h, j*s_w + k*d_w]
+
+    x: (N, C_in, H, W), w: (C_out, C_in, KH, KW), b: (C_out,) or None
+    -> y: (N, C_out, H_out, W_out)
+    """
+    (sh, sw), (dh, dw_) = stride, dilation
+    x_pad = pad_with(x, padding)
+    N, C_in, H_pad, W_pad = x_pad.shape
+    C_out, _, KH, KW = w.shape
+    H_out, W_out = _out(H_pad, KH, sh, dh), _out(W_pad, KW, sw, dw_)
+    y = np.zeros((N, C_out, H_out, W_out), dtype=x.dtype)
+    for n in range(N):
+        for o in range(C_out):
+            for i in range(H_out):
+                for j in range(W_out):
+                    total = b[o] if b is not None else 0.0
+                    for c in range(C_in):
+                        for m in range(KH):
+                            for k in range(KW):
+                                total += w[o, c, m, k] * x_pad[n, c, i * sh + m * dh, j * sw + k * dw_]
+                    y[n, o, i, j] = total
+    return y
+
+
+def conv2d_backward(dy, x, w, stride, padding, dilation):
+    """Gradients of conv2d (same chain-rule bookkeeping as :func:`conv1d_backward`):
+
+        dw[o, c, m, k]                          += dy[n, o, i, j] * x_pad[n, c, i*s_h + m*d_h, j*s_w + k*d_w]
+        dx_pad[n, c, i*s_h + m*d_h, j*s_w + k*d_w] += dy[n, o, i, j] * w[o, c, m, k]
+        db[o]                                   += dy[n, o, i, j]
+
+    dy: (N, C_out, H_out, W_out) -> dx: (N, C_in, H, W), dw: (C_out, C_in, KH, KW), db: (C_out,)
+    """
+    (sh, sw), (dh, dw_) = stride, dilation
+    x_pad = pad_with(x, padding)
+    N, C_in, _, _ = x_pad.shape
+    C_out, _, KH, KW = w.shape
+    H_out, W_out = dy.shape[2:]
+    dx_pad = np.zeros_like(x_pad)
+    dw = np.zeros_like(w)
+    db = np.zeros(C_out, dtype=dy.dtype)
+    for n in range(N):
+        for o in range(C_out):
+            for i in range(H_out):
+                for j in range(W_out):
+                    g = dy[n, o, i, j]
+                    db[o] += g
+                    for c in range(C_in):
+                        for m in range(KH):
+                            for k in range(KW):
+                                row, col = i * sh + m * dh, j * sw + k * dw_
+                                dw[o, c, m, k] += g * x_pad[n, c, row, col]
+                                dx_pad[n, c, row, col] += g * w[o, c, m, k]
+    return crop(dx_pad, padding), dw, db
+
+
+# ------------------------------------------------------------------------------- pooling
+def max_pool2d(x, kernel, stride, padding):
+    """y[n, c, i, j] = max over (m, k) of x_pad[n, c, i*s_h + m, j*s_w + k]   (padding is -inf)
+
+    x: (N, C, H, W) -> y: (N, C, H_out, W_out)
+    """
+    (KH, KW), (sh, sw) = kernel, stride
+    x_pad = pad_with(x, padding, value=-np.inf)
+    N, C, H_pad, W_pad = x_pad.shape
+    H_out, W_out = _out(H_pad, KH, sh, 1), _out(W_pad, KW, sw, 1)
+    y = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    best = -np.inf
+                    for m in range(KH):
+                        for k in range(KW):
+                            best = max(best, x_pad[n, c, i * sh + m, j * sw + k])
+                    y[n, c, i, j] = best
+    return y
+
+
+def max_pool2d_backward(dy, x, kernel, stride, padding):
+    """The gradient of a max goes to the input that won (the first one, if several tie):
+
+        dx_pad[n, c, i*s_h + m*, j*s_w + k*] += dy[n, c, i, j]   where (m*, k*) = argmax of the window
+
+    Windows overlap when stride < kernel, so an input can win several windows and collect
+    several gradients (hence ``+=``).  dy: (N, C, H_out, W_out) -> dx: (N, C, H, W)
+    """
+    (KH, KW), (sh, sw) = kernel, stride
+    x_pad = pad_with(x, padding, value=-np.inf)
+    N, C, H_out, W_out = dy.shape
+    dx_pad = np.zeros_like(x_pad)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    best, best_at = -np.inf, None
+                    for m in range(KH):
+                        for k in range(KW):
+                            value = x_pad[n, c, i * sh + m, j * sw + k]
+                            if best_at is None or value > best:
+                                best, best_at = value, (i * sh + m, j * sw + k)
+                    dx_pad[n, c, best_at[0], best_at[1]] += dy[n, c, i, j]
+    return crop(dx_pad, padding)
+
+
+def avg_pool2d(x, kernel, stride, padding):
+    """y[n, c, i, j] = (1 / (KH*KW)) * sum over (m, k) of x_pad[n, c, i*s_h + m, j*s_w + k]
+
+    Zeros of the padding count in the average (``count_include_pad=True``, PyTorch's default).
+    x: (N, C, H, W) -> y: (N, C, H_out, W_out)
+    """
+    (KH, KW), (sh, sw) = kernel, stride
+    x_pad = pad_with(x, padding)
+    N, C, H_pad, W_pad = x_pad.shape
+    H_out, W_out = _out(H_pad, KH, sh, 1), _out(W_pad, KW, sw, 1)
+    y = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    total = 0.0
+                    for m in range(KH):
+                        for k in range(KW):
+                            total += x_pad[n, c, i * sh + m, j * sw + k]
+                    y[n, c, i, j] = total / (KH * KW)
+    return y
+
+
+def avg_pool2d_backward(dy, x, kernel, stride, padding):
+    """Each input in a window receives an equal share: dx_pad[..] += dy[n, c, i, j] / (KH*KW)."""
+    (KH, KW), (sh, sw) = kernel, stride
+    x_pad = pad_with(x, padding)
+    N, C, H_out, W_out = dy.shape
+    dx_pad = np.zeros_like(x_pad)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    for m in range(KH):
+                        for k in range(KW):
+                            dx_pad[n, c, i * sh + m, j * sw + k] += dy[n, c, i, j] / (KH * KW)
+    return crop(dx_pad, padding)
+
+
+# ------------------------------------------------------------------- locally connected 1d
+def locally_connected1d(x, w, b, stride):
+    """Like conv1d, but every output position i has its own weights (nothing is shared):
+
+        y[n, o, i] = b[o, i] + sum_c sum_m w[i, o, c, m] * x[n, c, i*s + m]
+
+    x: (N, C_in, L), w: (L_out, C_out, C_in, K), b: (C_out, L_out) or None -> y: (N, C_out, L_out)
+    """
+    (s,) = stride
+    N, C_in, _ = x.shape
+    L_out, C_out, _, K = w.shape
+    y = np.zeros((N, C_out, L_out), dtype=x.dtype)
+    for n in range(N):
+        for o in range(C_out):
+            for i in range(L_out):
+                total = b[o, i] if b is not None else 0.0
+                for c in range(C_in):
+                    for m in range(K):
+                        total += w[i, o, c, m] * x[n, c, i * s + m]
+                y[n, o, i] = total
+    return y
+
+
+def locally_connected1d_backward(dy, x, w, stride):
+    """dw[i, o, c, m] += dy[n, o, i] * x[n, c, i*s + m];  dx[n, c, i*s + m] += dy[n, o, i] * w[i, o, c, m];
+    db[o, i] += dy[n, o, i].   Shapes as in :func:`locally_connected1d`.
+    """
+    (s,) = stride
+    N, C_in, _ = x.shape
+    L_out, C_out, _, K = w.shape
+    dx = np.zeros_like(x)
+    dw = np.zeros_like(w)
+    db = np.zeros((C_out, L_out), dtype=dy.dtype)
+    for n in range(N):
+        for o in range(C_out):
+            for i in range(L_out):
+                g = dy[n, o, i]
+                db[o, i] += g
+                for c in range(C_in):
+                    for m in range(K):
+                        dw[i, o, c, m] += g * x[n, c, i * s + m]
+                        dx[n, c, i * s + m] += g * w[i, o, c, m]
+    return dx, dw, db
+
+
+# --------------------------------------------------------------------------------- dense
+def dense(x, w, b):
+    """y[n, o] = b[o] + sum_i w[o, i] * x[n, i]      x: (N, D_in), w: (D_out, D_in) -> y: (N, D_out)"""
+    N, D_in = x.shape
+    D_out = w.shape[0]
+    y = np.zeros((N, D_out), dtype=x.dtype)
+    for n in range(N):
+        for o in range(D_out):
+            total = b[o] if b is not None else 0.0
+            for i in range(D_in):
+                total += w[o, i] * x[n, i]
+            y[n, o] = total
+    return y
+
+
+def dense_backward(dy, x, w):
+    """dx[n, i] += dy[n, o] * w[o, i];  dw[o, i] += dy[n, o] * x[n, i];  db[o] += dy[n, o]."""
+    N, D_in = x.shape
+    D_out = w.shape[0]
+    dx = np.zeros_like(x)
+    dw = np.zeros_like(w)
+    db = np.zeros(D_out, dtype=dy.dtype)
+    for n in range(N):
+        for o in range(D_out):
+            g = dy[n, o]
+            db[o] += g
+            for i in range(D_in):
+                dx[n, i] += g * w[o, i]
+                dw[o, i] += g * x[n, i]
+    return dx, dw, db

@@ -1,0 +1,234 @@
+"""The vectorized CPU backend: im2col + one big matrix product, in numpy.
+
+The idea (same formula as :mod:`course_lib.ops.loops`, reorganised):
+
+1. Pad the input once and store it *channel-last*, ``x_pad`` of shape (N, H_pad, W_pad, C_in).
+2. View every receptive field without copying (``as_strided``): ``cols`` has shape
+   (N, H_out, W_out, KH, KW, C_in); row ``(n, i, j)`` holds all ``KH*KW*C_in`` inputs that
+   output position ``(i, j)`` of image ``n`` reads.  Channel-last makes the innermost run of
+   that view contiguous, so the single copy ``reshape`` makes (im2col) is cheap.
+3. The whole convolution is then one GEMM:
+   ``y (N*H_out*W_out, C_out) = cols (N*H_out*W_out, KH*KW*C_in) @ W (KH*KW*C_in, C_out)``.
+
+Backward reuses the same matrices:
+
+- ``dW = cols.T @ dy`` (one GEMM), ``db = dy.sum(rows)``;
+- ``dcols = dy @ W.T`` (one batched GEMM, laid out as one contiguous (N, H_out, W_out, C_in)
+  block per kernel offset), then col2im: add each block back into ``dx_pad`` with one strided
+  add per kernel offset ``(m, k)`` (``KH*KW`` adds of whole arrays, never a loop over output
+  positions), then crop the padding.
+
+Results are returned as channels-first (N, C, ...) *views* of channel-last memory, which is
+exactly the layout the next layer's im2col wants.  conv1d runs as conv2d with H = 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+
+def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0) -> np.ndarray:
+    """x: (N, C, H, W) -> zero-bordered channel-last copy (N, H + pt + pb, W + pl + pr, C)."""
+    (pt, pb), (pl, pr) = padding
+    N, C, H, W = x.shape
+    out = np.empty((N, H + pt + pb, W + pl + pr, C), dtype=x.dtype)
+    if pt or pb or pl or pr:
+        out[:, :pt] = value
+        out[:, pt + H:] = value
+        out[:, :, :pl] = value
+        out[:, :, pl + W:] = value
+    out[:, pt:pt + H, pl:pl + W, :] = x.transpose(0, 2, 3, 1)
+    return out
+
+
+def _windows(x_pad_cl: np.ndarray, kernel, stride, dilation, out_size) -> np.ndarray:
+    """Read-only view (N, H_out, W_out, KH, KW, C) of every receptive field of ``x_pad_cl``."""
+    N, _, _, C = x_pad_cl.shape
+    (KH, KW), (sh, sw), (dh, dw), (H_out, W_out) = kernel, stride, dilation, out_size
+    sN, sH, sW, sC = x_pad_cl.strides
+    return as_strided(
+        x_pad_cl,
+        shape=(N, H_out, W_out, KH, KW, C),
+        strides=(sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
+        writeable=False,
+    )
+
+
+def _weight_matrix(w: np.ndarray) -> np.ndarray:
+    """w: (C_out, C_in, KH, KW) -> (KH*KW*C_in, C_out), rows ordered like im2col's columns."""
+    C_out = w.shape[0]
+    return w.transpose(2, 3, 1, 0).reshape(-1, C_out)
+
+
+def _out_size(in_size, kernel, stride, padding, dilation):
+    return tuple(
+        (n + p[0] + p[1] - d * (k - 1) - 1) // s + 1
+        for n, k, s, p, d in zip(in_size, kernel, stride, padding, dilation)
+    )
+
+
+def _as_4d(x, w, stride, padding, dilation):
+    """View a 1-D problem as 2-D with height 1."""
+    return (x[:, :, None, :], w[:, :, None, :], (1, *stride), ((0, 0), *padding), (1, *dilation))
+
+
+# ------------------------------------------------------------------------------- conv 2d
+def conv2d(x, w, b, stride, padding, dilation):
+    """x: (N, C_in, H, W), w: (C_out, C_in, KH, KW), b: (C_out,)|None -> y: (N, C_out, H_out, W_out)
+
+    H_out = floor((H + pt + pb - d_h*(KH-1) - 1) / s_h) + 1 (likewise W_out).
+    """
+    N = x.shape[0]
+    C_out, C_in, KH, KW = w.shape
+    out = _out_size(x.shape[2:], (KH, KW), stride, padding, dilation)
+    x_pad = _pad_channel_last(x, padding)
+    cols = _windows(x_pad, (KH, KW), stride, dilation, out).reshape(-1, KH * KW * C_in)
+    y = cols @ _weight_matrix(w)                       # (N*H_out*W_out, C_out)
+    if b is not None:
+        y += b
+    return y.reshape(N, *out, C_out).transpose(0, 3, 1, 2)
+
+
+def conv2d_backward(dy, x, w, stride, padding, dilation):
+    """dy: (N, C_out, H_out, W_out) -> dx: (N, C_in, H, W), dw: (C_out, C_in, KH, KW), db: (C_out,)"""
+    N, C_in, H, W = x.shape
+    C_out, _, KH, KW = w.shape
+    H_out, W_out = dy.shape[2:]
+    (sh, sw), (dh, dw_) = stride, dilation
+    (pt, _), (pl, _) = padding
+    dy_mat = dy.transpose(0, 2, 3, 1).reshape(-1, C_out)   # (N*H_out*W_out, C_out)
+    x_pad = _pad_channel_last(x, padding)
+    cols = _windows(x_pad, (KH, KW), stride, dilation, (H_out, W_out)).reshape(-1, KH * KW * C_in)
+
+    dw = (cols.T @ dy_mat).reshape(KH, KW, C_in, C_out).transpose(3, 2, 0, 1)
+    db = dy_mat.sum(axis=0)
+
+    # dcols for kernel offset (m, k) is dy @ w[:, :, m, k]; one batched GEMM gives all KH*KW of
+    # them as contiguous (N, H_out, W_out, C_in) blocks, so the col2im adds below stream memory
+    w_offsets = w.transpose(2, 3, 0, 1).reshape(KH * KW, C_out, C_in)
+    dcols = np.matmul(dy_mat, w_offsets).reshape(KH, KW, N, H_out, W_out, C_in)
+    dx_pad = np.zeros_like(x_pad)
+    for m in range(KH):                      # col2im: one strided add per kernel offset
+        for k in range(KW):
+            rows = slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh)
+            cols_ = slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)
+            dx_pad[:, rows, cols_, :] += dcols[m, k]
+    dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2)
+    return dx, np.ascontiguousarray(dw), db
+
+
+# ------------------------------------------------------------------------------- conv 1d
+def conv1d(x, w, b, stride, padding, dilation):
+    """x: (N, C_in, L), w: (C_out, C_in, K) -> y: (N, C_out, L_out); runs as conv2d with H = 1."""
+    x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
+    return conv2d(x4, w4, b, s, p, d)[:, :, 0, :]
+
+
+def conv1d_backward(dy, x, w, stride, padding, dilation):
+    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_out, C_in, K), db (C_out,)."""
+    x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
+    dx, dw, db = conv2d_backward(dy[:, :, None, :], x4, w4, s, p, d)
+    return dx[:, :, 0, :], dw[:, :, 0, :], db
+
+
+# ------------------------------------------------------------------------------- pooling
+def _pool_windows(x, kernel, stride, padding, value):
+    """x: (N, C, H, W) -> (x_pad (N, C, H_pad, W_pad), windows view (N, C, H_out, W_out, KH, KW))."""
+    x_pad = np.pad(x, ((0, 0), (0, 0), *padding), constant_values=value)
+    windows = sliding_window_view(x_pad, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
+    return x_pad, windows
+
+
+def _scatter_windows(dx_pad, per_offset, kernel, stride, out_size):
+    """col2im for pooling: dx_pad[.., i*s+m, j*s+k] += per_offset(m, k)[.., i, j] for every (m, k)."""
+    (KH, KW), (sh, sw), (H_out, W_out) = kernel, stride, out_size
+    for m in range(KH):
+        for k in range(KW):
+            dx_pad[:, :, m:m + sh * (H_out - 1) + 1:sh, k:k + sw * (W_out - 1) + 1:sw] += per_offset(m, k)
+    return dx_pad
+
+
+def _crop(x_pad, padding):
+    (pt, pb), (pl, pr) = padding
+    return x_pad[:, :, pt:x_pad.shape[2] - pb, pl:x_pad.shape[3] - pr]
+
+
+def max_pool2d(x, kernel, stride, padding):
+    """x: (N, C, H, W) -> y: (N, C, H_out, W_out), H_out = floor((H + 2p - KH) / s) + 1."""
+    _, windows = _pool_windows(x, kernel, stride, padding, -np.inf)
+    return windows.max(axis=(-2, -1))
+
+
+def max_pool2d_backward(dy, x, kernel, stride, padding):
+    """dy: (N, C, H_out, W_out) -> dx: (N, C, H, W); each window's gradient goes to its (first) max."""
+    x_pad, windows = _pool_windows(x, kernel, stride, padding, -np.inf)
+    KH, KW = kernel
+    winner = windows.reshape(*windows.shape[:4], KH * KW).argmax(axis=-1)   # (N, C, H_out, W_out)
+    dx_pad = np.zeros_like(x_pad)
+    _scatter_windows(dx_pad, lambda m, k: np.where(winner == m * KW + k, dy, 0), kernel, stride,
+                     dy.shape[2:])
+    return _crop(dx_pad, padding)
+
+
+def avg_pool2d(x, kernel, stride, padding):
+    """x: (N, C, H, W) -> y: (N, C, H_out, W_out); padding zeros count (count_include_pad=True)."""
+    _, windows = _pool_windows(x, kernel, stride, padding, 0.0)
+    return windows.mean(axis=(-2, -1))
+
+
+def avg_pool2d_backward(dy, x, kernel, stride, padding):
+    """dy: (N, C, H_out, W_out) -> dx: (N, C, H, W); every window member gets dy / (KH*KW)."""
+    x_pad = np.pad(x, ((0, 0), (0, 0), *padding))
+    share = dy / (kernel[0] * kernel[1])
+    dx_pad = np.zeros_like(x_pad)
+    _scatter_windows(dx_pad, lambda m, k: share, kernel, stride, dy.shape[2:])
+    return _crop(dx_pad, padding)
+
+
+# ------------------------------------------------------------------- locally connected 1d
+def locally_connected1d(x, w, b, stride):
+    """y[n,o,i] = b[o,i] + sum_{c,m} w[i,o,c,m] x[n,c,i*s+m]
+
+    x: (N, C_in, L), w: (L_out, C_out, C_in, K), b: (C_out, L_out)|None -> y: (N, C_out, L_out).
+    One batched GEMM over output positions: (L_out, N, C_in*K) @ (L_out, C_in*K, C_out).
+    """
+    L_out, C_out, C_in, K = w.shape
+    windows = sliding_window_view(x, K, axis=2)[:, :, ::stride[0]][:, :, :L_out]   # (N, C_in, L_out, K)
+    patches = windows.transpose(2, 0, 1, 3).reshape(L_out, x.shape[0], C_in * K)
+    y = patches @ w.reshape(L_out, C_out, C_in * K).transpose(0, 2, 1)          # (L_out, N, C_out)
+    y = y.transpose(1, 2, 0)
+    if b is not None:
+        y = y + b
+    return y
+
+
+def locally_connected1d_backward(dy, x, w, stride):
+    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (L_out, C_out, C_in, K), db (C_out, L_out)."""
+    L_out, C_out, C_in, K = w.shape
+    (s,) = stride
+    N = x.shape[0]
+    windows = sliding_window_view(x, K, axis=2)[:, :, ::s][:, :, :L_out]
+    patches = windows.transpose(2, 0, 1, 3).reshape(L_out, N, C_in * K)
+    dy_l = dy.transpose(2, 0, 1)                                                 # (L_out, N, C_out)
+    dw = (dy_l.transpose(0, 2, 1) @ patches).reshape(L_out, C_out, C_in, K)
+    dpatches = (dy_l @ w.reshape(L_out, C_out, C_in * K)).reshape(L_out, N, C_in, K)
+    dx = np.zeros_like(x)
+    for m in range(K):                       # col2im: one strided add per kernel offset
+        dx[:, :, m:m + s * (L_out - 1) + 1:s] += dpatches[:, :, :, m].transpose(1, 2, 0)
+    db = dy.sum(axis=0)
+    return dx, dw, db
+
+
+# --------------------------------------------------------------------------------- dense
+def dense(x, w, b):
+    """x: (N, D_in), w: (D_out, D_in), b: (D_out,)|None -> y = x @ w.T + b: (N, D_out)."""
+    y = x @ w.T
+    if b is not None:
+        y += b
+    return y
+
+
+def dense_backward(dy, x, w):
+    """dy: (N, D_out) -> dx = dy @ w (N, D_in), dw = dy.T @ x (D_out, D_in), db = sum_n dy (D_out,)."""
+    return dy @ w, dy.T @ x, dy.sum(axis=0)
