@@ -27,7 +27,7 @@ _ENV = {
 }
 if "--threads" in sys.argv[:-1]:      # BLAS thread counts are read when numpy/torch load
     _threads = sys.argv[sys.argv.index("--threads") + 1]
-    _ENV.update(OPENBLAS_NUM_THREADS=_threads, OMP_NUM_THREADS=_threads)
+    _ENV.update(OPENBLAS_NUM_THREADS=_threads, OMP_NUM_THREADS=_threads, COURSE_LIB_NUMPY_THREADS=_threads)
 if any(os.environ.get(k) != v for k, v in _ENV.items()) and "numpy" not in sys.modules:
     if os.environ.get("_BENCH_CONV_REEXEC") != "1":
         env = {**os.environ, **_ENV, "_BENCH_CONV_REEXEC": "1"}
@@ -116,6 +116,7 @@ def bench_shape(label, N, c_in, c_out, k, size, stride, padding, repeats, dtype)
         for name, fns in runs.items():
             for slot, fn in enumerate(fns):
                 count = inner[name, slot]
+                time.sleep(0.02)                # let the previous backend's worker threads go idle
                 t0 = time.perf_counter()
                 for _ in range(count):
                     fn()

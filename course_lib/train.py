@@ -160,7 +160,9 @@ def _task_of(logits: torch.Tensor) -> str:
     raise ValueError(f"model output: expected logits (N,), (N, 1) or (N, K), got shape {tuple(logits.shape)}")
 
 
-def _loss_and_correct(logits: torch.Tensor, y: torch.Tensor, task: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _loss_and_correct(
+    logits: torch.Tensor, y: torch.Tensor, task: str, label_smoothing: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss over the batch and the number of correct predictions."""
     if task == "binary":
         logits = logits.reshape(-1)
@@ -168,7 +170,7 @@ def _loss_and_correct(logits: torch.Tensor, y: torch.Tensor, task: str) -> tuple
         loss = F.binary_cross_entropy_with_logits(logits, target)
         correct = ((logits > 0).to(target.dtype) == target).sum()
     else:
-        loss = F.cross_entropy(logits, y.long())
+        loss = F.cross_entropy(logits, y.long(), label_smoothing=label_smoothing)
         correct = (logits.argmax(dim=1) == y).sum()
     return loss, correct
 
@@ -355,6 +357,7 @@ def fit(
     momentum: float = 0.9,
     scheduler: str | Callable | None = None,
     augment: str | Callable | None = None,
+    label_smoothing: float = 0.0,
     device=None,
     progress: bool = True,
     live_plot: bool = False,
@@ -371,6 +374,7 @@ def fit(
         stepped after every batch.
     augment: None, "shift" (random +-2 px shifts of images) or callable(batch x) -> batch x,
         applied to training batches only.
+    label_smoothing: for K-class tasks, the weight moved from the true class to a uniform target (0 = off).
     device: None -> ``course_lib.device.choose_device()`` (CUDA -> MPS -> CPU), or a name / torch.device.
     progress: show a tqdm bar (a widget in Jupyter) with live loss and accuracy.
     live_plot: in a notebook, redraw the loss/accuracy curves after each epoch.
@@ -385,6 +389,8 @@ def fit(
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"lr: expected a positive number, got {lr!r}")
+    if not 0.0 <= float(label_smoothing) < 1.0:
+        raise ValueError(f"label_smoothing: expected a number in [0, 1), got {label_smoothing!r}")
     if seed is not None:
         seed_everything(seed)
     device = _resolve_device(device, model)
@@ -416,7 +422,7 @@ def fit(
                     model.train()
                 logits = model(xb)
                 task = _task_of(logits)
-                loss, correct = _loss_and_correct(logits, yb, task)
+                loss, correct = _loss_and_correct(logits, yb, task, label_smoothing)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

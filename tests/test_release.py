@@ -10,6 +10,8 @@ import pytest
 
 from test_grading_support import ASSIGNMENTS, REPO, make_course, run_nbgrader
 
+pytestmark = pytest.mark.slow  # runs the real nbgrader CLI (tens of seconds)
+
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "MARK SCHEME")
 
 

@@ -116,6 +116,7 @@ def check_output_size(fn: Callable, check_id: str = "output_size") -> None:
         s = int(rng.integers(1, 5))
         n = int(rng.integers(k, 40))
         rows.append((n, k, s, p))
+    float_seen = None
     for index, (n, k, s, p) in enumerate(rows):
         expected = ref.output_size(n, k, s, p)
         call = f"output_size({n}, {k}, stride={s}, padding={p})"
@@ -129,22 +130,23 @@ def check_output_size(fn: Callable, check_id: str = "output_size") -> None:
         if got is None:
             fail(check_id, Diagnosis("returned_none", f"{call} returned None: did you forget `return`?"))
         if isinstance(got, float) or (hasattr(got, "dtype") and np.issubdtype(np.asarray(got).dtype, np.floating)):
+            if float(got) != int(float(got)):
+                fail(check_id, Diagnosis("true_division", f"{call} returned {got!r}, a fraction: use floor division //, "
+                                         f"because a window that does not fit is dropped. Expected {expected}.",
+                                         ("(n + 2*padding - kernel) // stride + 1",)))
             if float(got) == expected:
-                fail(check_id, Diagnosis("float_result", f"{call} returned the float {got!r}; an output size is an int.",
-                                         ("Use floor division // instead of /.",)))
-            fail(check_id, Diagnosis("true_division", f"{call} returned {got!r}, a fraction: use floor division //, "
-                                     f"because a window that does not fit is dropped. Expected {expected}.",
-                                     ("(n + 2*padding - kernel) // stride + 1",)))
+                float_seen = call
+                continue
         if got == expected:
             continue
         guesses = {
+            (n + 2 * p - k + 1) // s: ("plus_one_inside", "The +1 belongs outside the division: floor((n + 2p - k) / s) + 1."),
             (n + 2 * p - k) // s: ("forgot_plus_one", "You forgot the +1: the first window sits at position 0 before any stride is taken."),
             (n + 2 * p - k) // s + 2: ("off_by_one", "One too many: the +1 is counted twice, or the last partial window is kept."),
             (n + 2 * p - k) + 1: ("stride_ignored", "You ignored the stride: each step moves the window by `stride` positions, so divide by it."),
             (n + p - k) // s + 1: ("padding_one_side", "You added the padding once; it is added on both sides, so use 2*padding."),
             (n - k) // s + 1: ("padding_ignored", "You ignored the padding: it lengthens the input to n + 2*padding."),
             -(-(n + 2 * p - k) // s) + 1: ("ceil_instead_of_floor", "You rounded up; a window that does not fully fit is dropped, so round down."),
-            (n + 2 * p - k + 1) // s: ("plus_one_inside", "The +1 belongs outside the division: floor((n + 2p - k) / s) + 1."),
         }
         guesses.pop(expected, None)
         if index > 0 and got == ref.output_size(*rows[0]):
@@ -154,6 +156,9 @@ def check_output_size(fn: Callable, check_id: str = "output_size") -> None:
         fail(check_id, Diagnosis(key, f"{call} returned {got}, expected {expected}. {message}",
                                  (f"The formula: {FORMULA}.",
                                   f"Here: ({n} + 2*{p} - {k}) // {s} + 1 = {expected}.")))
+    if float_seen is not None:
+        fail(check_id, Diagnosis("float_result", f"{float_seen} returned a float; an output size is an int (it counts positions).",
+                                 ("Use floor division // instead of / (and no float() around it).",)))
     passed(check_id, f"output_size agrees with {FORMULA} on {len(rows)} cases.")
 
 

@@ -8,7 +8,7 @@ Each window is 100 samples at ``FS = 50`` Hz, i.e. 2 seconds, holding two to fou
 beats at a random phase. Every beat is a sum of Gaussian bumps (P, Q, R, S, T waves,
 in mV) placed around its R peak; the T wave moves with the heart rate (QT grows
 with the RR interval). Every window then gets a random gain (0.7-1.3),
-white noise (sigma 0.02-0.06 mV) and baseline wander (a 0.1-0.6 Hz sine up to 0.3 mV).
+white noise (sigma 0.01-0.04 mV) and baseline wander (a 0.1-0.6 Hz sine up to 0.3 mV).
 
 Labels (``labels``: int64, 0 or 1) and kinds (``kinds``: int64 index into ``EKG_KINDS``):
 
@@ -24,7 +24,7 @@ label kind                  what the window shows
                             a large deflection and a T wave of opposite polarity,
                             then a compensatory pause
 1     ``irregular_rhythm``  atrial-fibrillation-like: RR intervals vary by up to
-                            +-40 %, no P waves, small 4-8 Hz fibrillatory waves
+                            +-45 %, no P waves, small 4-8 Hz fibrillatory waves
 ====  ====================  ========================================================
 
 Half of each split is normal; the abnormal half is split evenly between the three
@@ -46,7 +46,7 @@ EKG_KINDS = ("normal", "st_elevation", "pvc", "irregular_rhythm")
 EKG_LABELS = {0: "normal", 1: "abnormal (st_elevation, pvc or irregular_rhythm)"}
 
 _SPLIT_STREAM = {"train": 0, "test": 1}
-_DEFAULT_N = {"train": 2000, "test": 1000}
+_DEFAULT_N = {"train": 8000, "test": 2000}
 
 
 class _Waves:
@@ -73,7 +73,7 @@ def _normal_beat(w: _Waves, r, rr, jitter: np.ndarray, p_wave=True):
     w.add(r + 0.03, -0.25 * jitter[2], 0.012)  # S
     w.add(r + qt_t, 0.30 * jitter[3], 0.05)  # T
     if p_wave:
-        w.add(r - 0.16, 0.18 * jitter[4], 0.03)  # P
+        w.add(r - 0.16, 0.2 * jitter[4], 0.035)  # P
 
 
 def _pvc_beat(w: _Waves, r, rng):
@@ -113,7 +113,7 @@ def _window(kind: str, rng: np.random.Generator) -> np.ndarray:
         if kind == "st_elevation":
             y += _st_segment(t, times, rng.uniform(0.15, 0.35))
     elif kind == "irregular_rhythm":
-        times = _beat_times(rng, rr * 0.9, 0.4)
+        times = _beat_times(rng, rr * 0.9, 0.45)
         jitter = rng.uniform(0.9, 1.1, size=(len(times), 5))
         for r, jit in zip(times, jitter):
             _normal_beat(w, r, rr, jit, p_wave=False)
@@ -157,7 +157,7 @@ def make_ekg(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def load_synthetic_ekg(n: int | None = None, seed: int = 0, split: str = "train"):
     """The synthetic EKG split: ``(signals (n, 1, 100) float32, labels (n,) int64, kinds (n,) int64)``.
 
-    n defaults to 2000 for ``"train"`` and 1000 for ``"test"``; the two splits use
+    n defaults to 8000 for ``"train"`` and 2000 for ``"test"``; the two splits use
     independent streams ``SeedSequence([seed, 0])`` and ``SeedSequence([seed, 1])``.
     """
     if split not in _SPLIT_STREAM:

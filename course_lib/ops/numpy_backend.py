@@ -20,12 +20,48 @@ Backward reuses the same matrices:
 
 Results are returned as channels-first (N, C, ...) *views* of channel-last memory, which is
 exactly the layout the next layer's im2col wants.  conv1d runs as conv2d with H = 1.
+
+The GEMMs use numpy's BLAS threads.  The memory-bound steps (padding, im2col copy, col2im
+adds) are split over the batch and run in a small thread pool (numpy releases the GIL while
+it copies and adds), so they use every core too; set ``COURSE_LIB_NUMPY_THREADS=1`` to turn
+that off.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+_PARALLEL_MIN_ELEMENTS = 1 << 18     # smaller jobs are not worth a thread hand-off
+_pool: ThreadPoolExecutor | None = None
+
+
+def _threads() -> int:
+    """Threads for the memory-bound steps: $COURSE_LIB_NUMPY_THREADS, else the usable CPUs."""
+    wanted = os.environ.get("COURSE_LIB_NUMPY_THREADS", "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _over_batch(job, N: int, elements: int) -> None:
+    """Run ``job(batch_slice)`` on slices covering ``range(N)``, in parallel when it is big."""
+    threads = min(_threads(), N)
+    if threads <= 1 or elements < _PARALLEL_MIN_ELEMENTS:
+        job(slice(0, N))
+        return
+    global _pool
+    if _pool is None or _pool._max_workers < threads:
+        _pool = ThreadPoolExecutor(threads, thread_name_prefix="course_lib_ops")
+    bounds = [N * t // threads for t in range(threads + 1)]
+    for future in [_pool.submit(job, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]:
+        future.result()
 
 
 def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0) -> np.ndarray:
@@ -33,12 +69,28 @@ def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0) -> np.ndarray:
     (pt, pb), (pl, pr) = padding
     N, C, H, W = x.shape
     out = np.empty((N, H + pt + pb, W + pl + pr, C), dtype=x.dtype)
-    if pt or pb or pl or pr:
-        out[:, :pt] = value
-        out[:, pt + H:] = value
-        out[:, :, :pl] = value
-        out[:, :, pl + W:] = value
-    out[:, pt:pt + H, pl:pl + W, :] = x.transpose(0, 2, 3, 1)
+    x_cl = x.transpose(0, 2, 3, 1)
+
+    def job(batch):
+        if pt or pb or pl or pr:
+            out[batch, :pt] = value
+            out[batch, pt + H:] = value
+            out[batch, :, :pl] = value
+            out[batch, :, pl + W:] = value
+        out[batch, pt:pt + H, pl:pl + W, :] = x_cl[batch]
+
+    _over_batch(job, N, out.size)
+    return out
+
+
+def _copy(view: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``view`` (e.g. im2col's windows), made in parallel over axis 0."""
+    out = np.empty(view.shape, dtype=view.dtype)
+
+    def job(batch):
+        out[batch] = view[batch]
+
+    _over_batch(job, view.shape[0], out.size)
     return out
 
 
@@ -83,7 +135,7 @@ def conv2d(x, w, b, stride, padding, dilation):
     C_out, C_in, KH, KW = w.shape
     out = _out_size(x.shape[2:], (KH, KW), stride, padding, dilation)
     x_pad = _pad_channel_last(x, padding)
-    cols = _windows(x_pad, (KH, KW), stride, dilation, out).reshape(-1, KH * KW * C_in)
+    cols = _copy(_windows(x_pad, (KH, KW), stride, dilation, out)).reshape(-1, KH * KW * C_in)
     y = cols @ _weight_matrix(w)                       # (N*H_out*W_out, C_out)
     if b is not None:
         y += b
@@ -97,9 +149,10 @@ def conv2d_backward(dy, x, w, stride, padding, dilation):
     H_out, W_out = dy.shape[2:]
     (sh, sw), (dh, dw_) = stride, dilation
     (pt, _), (pl, _) = padding
-    dy_mat = dy.transpose(0, 2, 3, 1).reshape(-1, C_out)   # (N*H_out*W_out, C_out)
+    dy_cl = dy.transpose(0, 2, 3, 1)
+    dy_mat = (dy_cl if dy_cl.flags.c_contiguous else _copy(dy_cl)).reshape(-1, C_out)  # (N*H_out*W_out, C_out)
     x_pad = _pad_channel_last(x, padding)
-    cols = _windows(x_pad, (KH, KW), stride, dilation, (H_out, W_out)).reshape(-1, KH * KW * C_in)
+    cols = _copy(_windows(x_pad, (KH, KW), stride, dilation, (H_out, W_out))).reshape(-1, KH * KW * C_in)
 
     dw = (cols.T @ dy_mat).reshape(KH, KW, C_in, C_out).transpose(3, 2, 0, 1)
     db = dy_mat.sum(axis=0)
@@ -109,11 +162,15 @@ def conv2d_backward(dy, x, w, stride, padding, dilation):
     w_offsets = w.transpose(2, 3, 0, 1).reshape(KH * KW, C_out, C_in)
     dcols = np.matmul(dy_mat, w_offsets).reshape(KH, KW, N, H_out, W_out, C_in)
     dx_pad = np.zeros_like(x_pad)
-    for m in range(KH):                      # col2im: one strided add per kernel offset
-        for k in range(KW):
-            rows = slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh)
-            cols_ = slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)
-            dx_pad[:, rows, cols_, :] += dcols[m, k]
+
+    def col2im(batch):                       # one strided add per kernel offset, for these images
+        for m in range(KH):
+            for k in range(KW):
+                rows = slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh)
+                cols_ = slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)
+                dx_pad[batch, rows, cols_, :] += dcols[m, k, batch]
+
+    _over_batch(col2im, N, dcols.size)
     dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2)
     return dx, np.ascontiguousarray(dw), db
 

@@ -124,8 +124,15 @@ def run_cell(page, index: int, timeout: float = 120_000) -> None:
 
 
 def cell_locator(page, index: int):
-    """Locator of the ``index``-th cell of the current notebook."""
-    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook > .jp-Cell").nth(index)
+    """Locator of the ``index``-th cell of the current notebook (tagged through the notebook model)."""
+    page.evaluate(
+        f"""(i) => {{
+          const w = ({_CURRENT_PANEL_JS})();
+          w.content.widgets.forEach((c, j) => c.node.setAttribute('data-convcourse-cell', String(j)));
+        }}""",
+        index,
+    )
+    return page.locator(f'.jp-NotebookPanel:not(.lm-mod-hidden) [data-convcourse-cell="{index}"]')
 
 
 def replace_cell_source_by_typing(page, index: int, text: str) -> None:

@@ -158,8 +158,11 @@ class Server:
         except (urllib.error.URLError, OSError, ValueError):
             pass
 
-    def stop(self, grace: float = 10.0) -> None:
-        """Stop the server, its kernels and anything else it started."""
+    def stop(self, grace: float = 10.0) -> list[int]:
+        """Stop the server, its kernels and anything else it started.
+
+        Returns the PIDs still alive afterwards (an empty list when all went well).
+        """
         self.remember_descendants()
         if self.proc.poll() is None:
             try:
@@ -200,6 +203,14 @@ class Server:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        survivors = []
+        for p in procs:
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    survivors.append(p.pid)
+            except psutil.Error:
+                pass
+        return survivors
 
 
 def _spawn(name: str, cmd: list[str], cwd: Path, env: dict, home: Path, port: int, token: str) -> Server:
@@ -243,7 +254,7 @@ def start_lab(root_dir: Path, home: Path, repo_root: Path, timeout: float = 60.0
     """Start JupyterLab on 127.0.0.1 (random free port, random token) serving ``root_dir``."""
     port, token = free_port(), secrets.token_hex(24)
     cmd = [
-        str(VENV_BIN / "jupyter"), "lab",
+        sys.executable, "-m", "jupyterlab",
         "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
         f"--IdentityProvider.token={token}", "--allow-root",
         "--LabApp.expose_app_in_browser=True",
@@ -266,7 +277,7 @@ def start_voila(notebook: str, root_dir: Path, home: Path, repo_root: Path, time
     """Start Voilà serving ``notebook`` (a path relative to ``root_dir``)."""
     port, token = free_port(), secrets.token_hex(24)
     cmd = [
-        str(VENV_BIN / "voila"), notebook,
+        sys.executable, "-m", "voila", notebook,
         "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
         f"--Voila.token={token}",
         "--Voila.port_retries=0",
