@@ -56,8 +56,13 @@ SHAPES_1D = [
 ]
 
 
+STAT = {"median": statistics.median, "min": min}
+_stat = statistics.median
+
+
 def _median_ms(samples: list[float]) -> float:
-    return 1e3 * statistics.median(samples)
+    """Milliseconds of the chosen statistic (median by default; ``--stat min`` on a busy machine)."""
+    return 1e3 * _stat(samples)
 
 
 def bench_shape(label, N, c_in, c_out, k, size, stride, padding, repeats, dtype):
@@ -137,12 +142,17 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for torch and numpy's BLAS (default: their own choice)")
+    parser.add_argument("--stat", choices=tuple(STAT), default="median",
+                        help="statistic over the repeats (min is robust when other jobs share the CPUs)")
     args = parser.parse_args(argv)
+    global _stat
+    _stat = STAT[args.stat]
     if args.threads:
         torch.set_num_threads(args.threads)
     chosen = {"2d": SHAPES_2D, "1d": SHAPES_1D, "all": SHAPES_2D + SHAPES_1D}[args.shapes]
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__}, "
-          f"{os.cpu_count()} CPUs, {args.dtype}, median of {args.repeats} interleaved repeats")
+          f"{os.cpu_count()} CPUs, {args.dtype}, {args.stat} of {args.repeats} interleaved repeats, "
+          f"load average {os.getloadavg()[0]:.1f}")
     print("env: " + ", ".join(f"{k}={os.environ.get(k)}" for k in _ENV))
     header = (f"{'shape':32} {'backend':20} {'fwd ms':>8} {'GFLOP/s':>8} {'x torch':>8}"
               f" {'fwd+bwd ms':>11} {'GFLOP/s':>8} {'x torch':>8}")

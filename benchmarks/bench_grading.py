@@ -15,6 +15,7 @@ even-numbered and one for the odd-numbered students (a --student glob), sharing 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import subprocess
@@ -125,6 +126,7 @@ def main() -> None:
             if graded != args.students or not ok:
                 raise SystemExit(f"{ps}: grading incomplete or wrong")
         n = args.students * len(ASSIGNMENTS)
+        print(f"machine: {os.cpu_count()} CPUs, load average now {os.getloadavg()[0]:.1f} (other work slows grading)")
         print(f"total autograde time: {total:.0f} s = {total / 60:.1f} min for {n} notebooks "
               f"({total / n:.1f} s per notebook); target < 10 min: {'met' if total < 600 else 'NOT met'}")
         run_nbgrader(["export", "--to", str(root / "grades.csv")], course)

@@ -148,3 +148,21 @@ def test_all_is_defined():
     assert set(layers.__all__) >= {"Conv1d", "Conv2d", "LocallyConnected1d"}
     for name in layers.__all__:
         assert hasattr(layers, name)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "loops"])
+def test_conv2d_layer_can_train_on_the_other_backends(backend):
+    """backend="numpy"/"loops": forward and backward computed by that backend, on tensors."""
+    ours, theirs = twins(2, 7, 2, 3, 3, stride=2, padding=1, dtype=torch.float64)
+    ours.backend = backend
+    x = torch.randn(2, 2, 6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = ours(xa), theirs(xb)
+    torch.testing.assert_close(ya, yb)
+    ya.square().sum().backward()
+    yb.square().sum().backward()
+    torch.testing.assert_close(xa.grad, xb.grad)
+    torch.testing.assert_close(ours.weight.grad, theirs.weight.grad)
+    torch.testing.assert_close(ours.bias.grad, theirs.bias.grad)
+    with pytest.raises(ValueError, match=r"Conv2d: backend must be one of .*got 'gpu'"):
+        Conv2d(1, 1, 3, backend="gpu")

@@ -358,3 +358,43 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum(backend):
     dx = ops.max_pool2d_backward(dy, x, 2, backend=backend)
     np.testing.assert_array_equal(dx, xt.grad.numpy())
     assert dx[0, 0, 0, 0] == 1.0 and dx[0, 0, 0, 1] == 0.0
+
+
+def test_torch_backend_never_leaves_the_tensors_device():
+    """Run every op on the 'meta' device (shapes only, no data): any hidden .cpu()/.numpy() or
+    CPU-allocated temporary in the torch backend would fail here, so the backend is device-agnostic
+    (the same code path runs on CUDA or MPS)."""
+    meta = dict(device="meta")
+    x, w, b = torch.empty(2, 3, 8, 8, **meta), torch.empty(4, 3, 3, 3, **meta), torch.empty(4, **meta)
+    y = ops.conv2d(x, w, b, stride=2, padding=((1, 0), (0, 1)))
+    assert y.device.type == "meta" and tuple(y.shape) == (2, 4, 4, 4)
+    grads = ops.conv2d_backward(torch.empty(y.shape, **meta), x, w, stride=2, padding=((1, 0), (0, 1)))
+    assert [tuple(g.shape) for g in grads] == [(2, 3, 8, 8), (4, 3, 3, 3), (4,)]
+    assert all(g.device.type == "meta" for g in grads)
+    y1 = ops.conv1d(x[:, :, 0], w[:, :, 0], padding="same", dilation=2)
+    assert y1.device.type == "meta" and tuple(y1.shape) == (2, 4, 8)
+    pooled = ops.max_pool2d(x, 3, 2, 1)
+    assert ops.max_pool2d_backward(torch.empty(pooled.shape, **meta), x, 3, 2, 1).device.type == "meta"
+    x1, w_lc = torch.empty(2, 3, 10, **meta), torch.empty(8, 4, 3, 3, **meta)
+    lc_grads = ops.locally_connected1d_backward(torch.empty(2, 4, 8, **meta), x1, w_lc)
+    assert all(g.device.type == "meta" for g in lc_grads)
+    assert ops.dense(torch.empty(2, 5, **meta), torch.empty(3, 5, **meta)).device.type == "meta"
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_numpy_backend_chunked_and_threaded_paths_agree_with_torch(monkeypatch, threads):
+    """Big batches are cut into cache-sized chunks (run in a thread pool); force tiny chunks so
+    the tests cover that path, with and without threads, including stride and dilation."""
+    from course_lib.ops import numpy_backend
+
+    monkeypatch.setattr(numpy_backend, "_CHUNK_BYTES", 2048)
+    monkeypatch.setattr(numpy_backend, "_PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setenv("COURSE_LIB_NUMPY_THREADS", threads)
+    rng = np.random.default_rng(6)
+    for stride, padding, dilation in [(1, 1, 1), (2, (0, 1), (1, 2)), (1, "same", 2)]:
+        case = dict(x=rng.standard_normal((7, 3, 9, 8)).astype(np.float32),
+                    w=rng.standard_normal((5, 3, 3, 2)).astype(np.float32),
+                    b=rng.standard_normal(5).astype(np.float32), stride=stride, padding=padding,
+                    dilation=dilation, dtype=np.float32, rng=rng)
+        case["pairs"] = pairs_of(padding, 2, (3, 2), (dilation,) * 2 if isinstance(dilation, int) else dilation)
+        check_conv(case, 2, "numpy")

@@ -15,29 +15,32 @@ pytestmark = pytest.mark.slow  # runs the real nbgrader CLI (tens of seconds)
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "MARK SCHEME")
 
 
-def _regions(source: str, begin: str, end: str) -> list[str]:
-    """Lines strictly between begin/end delimiter lines."""
-    out, inside = [], False
+def _split(source: str) -> tuple[list[str], list[str]]:
+    """(secret lines, public lines) of one cell: secret = strictly inside a solution,
+    hidden-test or mark-scheme region; public = every other line (by position, not by value)."""
+    pairs = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+             ("BEGIN MARK SCHEME", "END MARK SCHEME"))
+    secret, public, inside = [], [], None
     for line in source.splitlines():
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside:
-            out.append(line)
-    return out
+        if inside is None:
+            inside = next((end for begin, end in pairs if begin in line), None)
+            if inside is None:
+                public.append(line)
+        elif inside in line:
+            inside = None
+        else:
+            secret.append(line)
+    return secret, public
 
 
 def _secret_lines(ps: str) -> list[str]:
-    """Distinctive lines of solutions, hidden tests and mark schemes (that appear nowhere else in the source)."""
+    """Distinctive lines of solutions, hidden tests and mark schemes (that appear nowhere public in the source)."""
     nb = nbformat.read(REPO / "solutions" / ps / f"{ps}.ipynb", as_version=4)
     secret, public = [], []
     for cell in nb.cells:
-        lines = (_regions(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
-                 + _regions(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-                 + _regions(cell.source, "BEGIN MARK SCHEME", "END MARK SCHEME"))
-        secret += lines
-        public += [line for line in cell.source.splitlines() if line not in lines]
+        s, p = _split(cell.source)
+        secret += s
+        public += p
     public_text = "\n".join(public)
     distinctive = []
     for line in secret:

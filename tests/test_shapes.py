@@ -125,3 +125,12 @@ def test_output_size_agrees_with_ops():
     w = np.zeros((1, 1, 3, 2))
     y = ops.conv2d(x, w, stride=(2, 3), padding=1, dilation=(2, 1))
     assert y.shape[2:] == (shapes.conv_output_size(13, 3, 2, 1, 2), shapes.conv_output_size(11, 2, 3, 1, 1))
+
+
+@pytest.mark.parametrize("module", ["course_lib.shapes", "course_lib.ops"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -139,3 +139,19 @@ def test_repr_is_short_and_deterministic():
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ConvExplorer(**kwargs)
+
+
+def test_set_changes_several_controls_with_one_redraw():
+    ex = ConvExplorer()
+    draws = ex.redraws
+    returned = ex.set(kernel_size=5, stride=2, padding=2, position=7)
+    assert returned is ex and ex.redraws == draws + 1
+    assert (ex.kernel.value, ex.stride.value, ex.padding.value, ex.position.value) == (5, 2, 2, 7)
+    assert ex.feature_maps.shape == (2, 6, 6)
+    assert "unit (1, 1) reads rows 0..4, cols 0..4" in ex.formula.value
+    np.testing.assert_allclose(ex.feature_maps, _torch_maps(ex), atol=1e-10)
+
+
+def test_set_rejects_unknown_names():
+    with pytest.raises(TypeError, match=r"set: unknown setting\(s\) \['kernal'\]"):
+        ConvExplorer().set(kernal=3)

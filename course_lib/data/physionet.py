@@ -123,11 +123,15 @@ def _record_windows(record: str, folder: Path, download: bool):
         if not download:
             raise DataNotFoundError(f"MIT-BIH record {record}: missing {', '.join(missing)} and download=False; {instructions}")
         _download_record(record, folder, instructions)
+    import warnings
+
     import wfdb
 
     try:
-        rec = wfdb.rdrecord(str(folder / record), channels=[0])
-        ann = wfdb.rdann(str(folder / record), "atr")
+        with warnings.catch_warnings():  # wfdb's own pandas deprecation warnings are not the learner's business
+            warnings.simplefilter("ignore")
+            rec = wfdb.rdrecord(str(folder / record), channels=[0])
+            ann = wfdb.rdann(str(folder / record), "atr")
     except Exception as exc:
         raise CorruptFileError(f"MIT-BIH record {record} in {folder} could not be read ({exc}); delete it and fetch it again") from exc
     x, y, symbols = beat_windows(rec.p_signal[:, 0], rec.fs, ann.sample, ann.symbol)

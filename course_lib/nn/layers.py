@@ -21,37 +21,43 @@ __all__ = ["Conv1d", "Conv2d", "LocallyConnected1d", "ConvFunction", "LocallyCon
 
 
 class ConvFunction(torch.autograd.Function):
-    """y = conv(x, w, b) with course_lib's forward *and* backward (torch backend of ``ops``).
+    """y = conv(x, w, b) with course_lib's forward *and* backward.
 
-    ``apply(x, w, b, stride, padding, dilation)``; x: (N, C_in, *spatial),
+    ``apply(x, w, b, stride, padding, dilation, backend="torch")``; x: (N, C_in, *spatial),
     w: (C_out, C_in, *kernel), b: (C_out,) or None. 1-D or 2-D, chosen by ``x.ndim``.
+    ``backend`` is any backend of :mod:`course_lib.ops` ("numpy" runs on the CPU and copies
+    the tensors there and back; "torch" stays on the tensors' device).
     """
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation):
+    def forward(ctx, x, w, b, stride, padding, dilation, backend="torch"):
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
         ctx.geometry = (stride, padding, dilation)
+        ctx.backend = backend
         conv = ops.conv1d if x.ndim == 3 else ops.conv2d
-        return conv(x, w, b, stride, padding, dilation, backend="torch")
+        return conv(x, w, b, stride, padding, dilation, backend=backend)
 
     @staticmethod
     def backward(ctx, dy):
         x, w = ctx.saved_tensors
         stride, padding, dilation = ctx.geometry
         backward = ops.conv1d_backward if x.ndim == 3 else ops.conv2d_backward
-        dx, dw, db = backward(dy.contiguous(), x, w, stride, padding, dilation, backend="torch")
+        dx, dw, db = backward(dy.contiguous(), x, w, stride, padding, dilation, backend=ctx.backend)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         return (dx if need_x else None, dw if need_w else None,
-                db if (need_b and ctx.has_bias) else None, None, None, None)
+                db if (need_b and ctx.has_bias) else None, None, None, None, None)
 
 
 class _ConvNd(nn.Module):
     _n = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 bias=True, device=None, dtype=None):
+                 bias=True, device=None, dtype=None, backend="torch"):
         super().__init__()
+        if backend not in ops.BACKENDS:
+            raise ValueError(f"{type(self).__name__}: backend must be one of {ops.BACKENDS}; got {backend!r}")
+        self.backend = backend
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{type(self).__name__}: {name} must be an int >= 1; got {value!r}")
@@ -75,19 +81,22 @@ class _ConvNd(nn.Module):
             nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ConvFunction.apply(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return ConvFunction.apply(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                  self.backend)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-                f"bias={self.bias is not None}")
+                f"bias={self.bias is not None}, backend={self.backend!r}")
 
 
 class Conv2d(_ConvNd):
     """2-D convolution module whose gradients come from ``ops.conv2d_backward``.
 
     Args: in_channels, out_channels, kernel_size (int or (KH, KW)), stride, padding (int,
-    tuple, "valid", "same"), dilation, bias — as ``torch.nn.Conv2d`` (no groups).
+    tuple, "valid", "same"), dilation, bias — as ``torch.nn.Conv2d`` (no groups);
+    backend: which ``course_lib.ops`` backend computes forward and backward ("torch", the
+    default, on any device; "numpy" to train on the numpy im2col code; "loops" only for toys).
     Shapes: x (N, C_in, H, W) -> y (N, C_out, H_out, W_out),
     H_out = floor((H + 2*p_h - d_h*(KH-1) - 1) / s_h) + 1.
     Parameters: weight (C_out, C_in, KH, KW), bias (C_out,).

@@ -21,10 +21,11 @@ Backward reuses the same matrices:
 Results are returned as channels-first (N, C, ...) *views* of channel-last memory, which is
 exactly the layout the next layer's im2col wants.  conv1d runs as conv2d with H = 1.
 
-The GEMMs use numpy's BLAS threads.  The memory-bound steps (padding, im2col copy, col2im
-adds) are split over the batch and run in a small thread pool (numpy releases the GIL while
-it copies and adds), so they use every core too; set ``COURSE_LIB_NUMPY_THREADS=1`` to turn
-that off.
+Speed: the batch is processed in chunks whose im2col block (about ``_CHUNK_BYTES``) stays in
+cache between the copy and the GEMM.  Chunks are independent, so they run in a small thread
+pool (numpy releases the GIL in copies, adds and GEMMs) with numpy's BLAS held to one thread
+meanwhile (via threadpoolctl when installed), which keeps every core busy without
+oversubscribing them.  ``COURSE_LIB_NUMPY_THREADS=1`` turns the pool off.
 """
 
 from __future__ import annotations
@@ -36,7 +37,18 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 _PARALLEL_MIN_ELEMENTS = 1 << 18     # smaller jobs are not worth a thread hand-off
+_CHUNK_BYTES = 1 << 20               # im2col block per GEMM: small enough to stay in cache
 _pool: ThreadPoolExecutor | None = None
+
+try:  # threadpoolctl (a scikit-learn dependency) can hold numpy's BLAS to one thread
+    from threadpoolctl import ThreadpoolController
+
+    _controller = ThreadpoolController()
+
+    def _blas_limit():
+        return _controller.limit(limits=1, user_api="blas")
+except ImportError:  # pragma: no cover - then chunks run one after another
+    _blas_limit = None
 
 
 def _threads() -> int:
@@ -50,18 +62,31 @@ def _threads() -> int:
         return os.cpu_count() or 1
 
 
+def _get_pool(threads: int) -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None or _pool._max_workers < threads:
+        _pool = ThreadPoolExecutor(threads, thread_name_prefix="course_lib_ops")
+    return _pool
+
+
 def _over_batch(job, N: int, elements: int) -> None:
     """Run ``job(batch_slice)`` on slices covering ``range(N)``, in parallel when it is big."""
     threads = min(_threads(), N)
     if threads <= 1 or elements < _PARALLEL_MIN_ELEMENTS:
         job(slice(0, N))
         return
-    global _pool
-    if _pool is None or _pool._max_workers < threads:
-        _pool = ThreadPoolExecutor(threads, thread_name_prefix="course_lib_ops")
     bounds = [N * t // threads for t in range(threads + 1)]
-    for future in [_pool.submit(job, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]:
-        future.result()
+    list(_get_pool(threads).map(job, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]))
+
+
+def _run_chunks(job, chunks: list[slice]) -> list:
+    """``[job(c) for c in chunks]``; with several threads, the chunks run in the pool while BLAS
+    is held to one thread each (so the cores are shared, not oversubscribed)."""
+    threads = min(_threads(), len(chunks))
+    if threads <= 1 or _blas_limit is None:
+        return [job(c) for c in chunks]
+    with _blas_limit():
+        return list(_get_pool(threads).map(job, chunks))
 
 
 def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0) -> np.ndarray:
@@ -80,17 +105,6 @@ def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0) -> np.ndarray:
         out[batch, pt:pt + H, pl:pl + W, :] = x_cl[batch]
 
     _over_batch(job, N, out.size)
-    return out
-
-
-def _copy(view: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy of ``view`` (e.g. im2col's windows), made in parallel over axis 0."""
-    out = np.empty(view.shape, dtype=view.dtype)
-
-    def job(batch):
-        out[batch] = view[batch]
-
-    _over_batch(job, view.shape[0], out.size)
     return out
 
 
@@ -126,6 +140,12 @@ def _as_4d(x, w, stride, padding, dilation):
 
 
 # ------------------------------------------------------------------------------- conv 2d
+def _batch_chunks(N: int, bytes_per_image: int) -> list[slice]:
+    """Split the batch so one chunk's im2col matrix is about ``_CHUNK_BYTES`` (stays in cache)."""
+    per_chunk = max(1, min(N, _CHUNK_BYTES // max(1, bytes_per_image)))
+    return [slice(start, min(start + per_chunk, N)) for start in range(0, N, per_chunk)]
+
+
 def conv2d(x, w, b, stride, padding, dilation):
     """x: (N, C_in, H, W), w: (C_out, C_in, KH, KW), b: (C_out,)|None -> y: (N, C_out, H_out, W_out)
 
@@ -133,13 +153,19 @@ def conv2d(x, w, b, stride, padding, dilation):
     """
     N = x.shape[0]
     C_out, C_in, KH, KW = w.shape
-    out = _out_size(x.shape[2:], (KH, KW), stride, padding, dilation)
-    x_pad = _pad_channel_last(x, padding)
-    cols = _copy(_windows(x_pad, (KH, KW), stride, dilation, out)).reshape(-1, KH * KW * C_in)
-    y = cols @ _weight_matrix(w)                       # (N*H_out*W_out, C_out)
-    if b is not None:
-        y += b
-    return y.reshape(N, *out, C_out).transpose(0, 3, 1, 2)
+    H_out, W_out = _out_size(x.shape[2:], (KH, KW), stride, padding, dilation)
+    windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
+    w_mat = np.ascontiguousarray(_weight_matrix(w))         # (KH*KW*C_in, C_out)
+    y = np.empty((N, H_out, W_out, C_out), dtype=x.dtype)   # channel-last result
+    def job(batch):
+        cols = windows[batch].reshape(-1, w_mat.shape[0])   # im2col of these images (one copy)
+        y_rows = y[batch].reshape(-1, C_out)                # a view into y
+        np.matmul(cols, w_mat, out=y_rows)
+        if b is not None:
+            y_rows += b
+
+    _run_chunks(job, _batch_chunks(N, H_out * W_out * w_mat.shape[0] * x.itemsize))
+    return y.transpose(0, 3, 1, 2)
 
 
 def conv2d_backward(dy, x, w, stride, padding, dilation):
@@ -149,28 +175,30 @@ def conv2d_backward(dy, x, w, stride, padding, dilation):
     H_out, W_out = dy.shape[2:]
     (sh, sw), (dh, dw_) = stride, dilation
     (pt, _), (pl, _) = padding
-    dy_cl = dy.transpose(0, 2, 3, 1)
-    dy_mat = (dy_cl if dy_cl.flags.c_contiguous else _copy(dy_cl)).reshape(-1, C_out)  # (N*H_out*W_out, C_out)
     x_pad = _pad_channel_last(x, padding)
-    cols = _copy(_windows(x_pad, (KH, KW), stride, dilation, (H_out, W_out))).reshape(-1, KH * KW * C_in)
-
-    dw = (cols.T @ dy_mat).reshape(KH, KW, C_in, C_out).transpose(3, 2, 0, 1)
-    db = dy_mat.sum(axis=0)
-
+    windows = _windows(x_pad, (KH, KW), stride, dilation, (H_out, W_out))
+    dy_cl = dy.transpose(0, 2, 3, 1)                        # (N, H_out, W_out, C_out) view
     # dcols for kernel offset (m, k) is dy @ w[:, :, m, k]; one batched GEMM gives all KH*KW of
-    # them as contiguous (N, H_out, W_out, C_in) blocks, so the col2im adds below stream memory
-    w_offsets = w.transpose(2, 3, 0, 1).reshape(KH * KW, C_out, C_in)
-    dcols = np.matmul(dy_mat, w_offsets).reshape(KH, KW, N, H_out, W_out, C_in)
+    # them as contiguous (n, H_out, W_out, C_in) blocks, so the col2im adds below stream memory
+    w_offsets = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(KH * KW, C_out, C_in))
     dx_pad = np.zeros_like(x_pad)
 
-    def col2im(batch):                       # one strided add per kernel offset, for these images
-        for m in range(KH):
+    def job(batch):
+        cols = windows[batch].reshape(-1, KH * KW * C_in)   # im2col of these images
+        dy_rows = dy_cl[batch].reshape(-1, C_out)           # (n*H_out*W_out, C_out)
+        n = cols.shape[0] // (H_out * W_out)
+        dcols = np.matmul(dy_rows, w_offsets).reshape(KH, KW, n, H_out, W_out, C_in)
+        for m in range(KH):                                 # col2im: one strided add per offset
             for k in range(KW):
                 rows = slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh)
                 cols_ = slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)
-                dx_pad[batch, rows, cols_, :] += dcols[m, k, batch]
+                dx_pad[batch, rows, cols_, :] += dcols[m, k]
+        return cols.T @ dy_rows, dy_rows.sum(axis=0)        # this chunk's share of dw, db
 
-    _over_batch(col2im, N, dcols.size)
+    parts = _run_chunks(job, _batch_chunks(N, H_out * W_out * KH * KW * C_in * x.itemsize))
+    dw_mat = np.sum([p[0] for p in parts], axis=0)
+    db = np.sum([p[1] for p in parts], axis=0)
+    dw = dw_mat.reshape(KH, KW, C_in, C_out).transpose(3, 2, 0, 1)
     dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2)
     return dx, np.ascontiguousarray(dw), db
 

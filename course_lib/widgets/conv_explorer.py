@@ -16,6 +16,7 @@ Drive it from Python (tests, or to set up a starting point in a lesson)::
     ex = ConvExplorer()
     ex.kernel.value = 5          # redraws: ex.formula.value, ex.feature_maps, ex.png change
     ex.padding.value = "same"
+    ex.set(stride=2, dilation=2) # several controls, one redraw
     ex                           # display it in a notebook
 """
 
@@ -191,6 +192,7 @@ class ConvExplorer:
         self.png = b""
         self.redraws = 0
         self._updating = False
+        self._held = False
         for control in (self.kernel, self.filters, self.stride, self.dilation, self.padding, self.activation):
             control.observe(self._on_setting, names="value")
         self.position.observe(self._on_position, names="value")
@@ -243,8 +245,38 @@ class ConvExplorer:
 
     # -------------------------------------------------------------------------------- updates
     def _on_setting(self, change):
+        if self._held:
+            return
         self._recompute()
         self._draw()
+
+    _CONTROLS = {"kernel_size": "kernel", "n_filters": "filters", "stride": "stride", "padding": "padding",
+                 "dilation": "dilation", "activation": "activation", "position": "position"}
+
+    def set(self, **settings) -> "ConvExplorer":
+        """Change several controls at once and redraw once, e.g. ``ex.set(kernel_size=5, stride=2)``.
+
+        Keys: kernel_size, n_filters, stride, padding, dilation, activation, position. Returns the explorer.
+        """
+        unknown = sorted(set(settings) - set(self._CONTROLS))
+        if unknown:
+            raise TypeError(f"set: unknown setting(s) {unknown}; expected some of {list(self._CONTROLS)}")
+        position = settings.pop("position", None)
+        self._held = True
+        try:
+            for key, value in settings.items():
+                getattr(self, self._CONTROLS[key]).value = value
+        finally:
+            self._held = False
+        self._recompute()
+        if position is not None:
+            self._updating = True
+            try:
+                self.position.value = position
+            finally:
+                self._updating = False
+        self._draw()
+        return self
 
     def _on_position(self, change):
         if not self._updating:

@@ -12,10 +12,8 @@ import re
 
 from . import _servers
 
-# Output areas that show an error: stderr streams and error (traceback) outputs.
-ERROR_OUTPUT_SELECTOR = (
-    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-)
+# JupyterLab 4 renders both stderr streams and error outputs (tracebacks) with this MIME type.
+ERROR_OUTPUT_SELECTOR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 ERROR_TEXT = re.compile(r"Traceback|Error\b|Exception\b")
 
 _CURRENT_PANEL_JS = """
@@ -29,6 +27,7 @@ _CURRENT_PANEL_JS = """
 
 def open_in_lab(page, server: _servers.Server, path: str, workspace: str) -> None:
     """Open notebook ``path`` in a fresh workspace and wait until its kernel is idle."""
+    assert (server.root_dir / path).is_file(), f"{path} is missing from the course (looked in {server.root_dir})"
     url = server.url(f"lab/workspaces/{workspace}/tree/{path}", reset="")
     page.goto(url)
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=60_000)
@@ -53,15 +52,6 @@ def wait_kernel_idle(page, timeout: float = 120_000) -> None:
         }}""",
         timeout=timeout,
         polling=250,
-    )
-
-
-def run_command(page, command: str, args: dict | None = None):
-    """Execute a JupyterLab command (as a menu item would) and await its result."""
-    return page.evaluate(
-        "async ([c, a]) => { const r = await window.jupyterapp.commands.execute(c, a); "
-        "return typeof r === 'boolean' ? r : null; }",
-        [command, args or {}],
     )
 
 
@@ -150,19 +140,6 @@ def replace_cell_source_by_typing(page, index: int, text: str) -> None:
 
 def error_outputs(page) -> list[str]:
     """Texts of output areas that show a traceback or an error on stderr."""
-    texts = page.eval_on_selector_all(
-        ERROR_OUTPUT_SELECTOR + ", .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']",
-        "els => els.map(e => e.innerText)",
-    )
-    # Error outputs are also rendered as stderr-mime areas in Lab 4.
+    texts = page.eval_on_selector_all(ERROR_OUTPUT_SELECTOR, "els => els.map(e => e.innerText)")
     return [t for t in texts if ERROR_TEXT.search(t)]
 
-
-def kernel_status(page) -> str | None:
-    return page.evaluate(
-        f"""() => {{
-          const w = ({_CURRENT_PANEL_JS})();
-          const k = w && w.sessionContext.session && w.sessionContext.session.kernel;
-          return k ? k.status : null;
-        }}"""
-    )

@@ -165,13 +165,10 @@ class Server:
         """
         self.remember_descendants()
         if self.proc.poll() is None:
-            try:
+            try:  # JupyterLab: a clean shutdown that also stops its kernels
                 self.api("POST", "api/shutdown", timeout=5)
-            except (urllib.error.URLError, OSError, ValueError):
-                pass
-            try:
                 self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
+            except (urllib.error.URLError, OSError, ValueError, subprocess.TimeoutExpired):
                 pass
         procs = []
         for pid in self.seen_pids | {self.proc.pid}:
@@ -179,10 +176,11 @@ class Server:
                 procs.append(psutil.Process(pid))
             except psutil.Error:
                 pass
-        if self.proc.poll() is None:
+        if self.proc.poll() is None:  # Voilà (no shutdown API) or a server that hangs
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
+                self.proc.wait(timeout=grace)
+            except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
                 pass
         for p in procs:
             try:

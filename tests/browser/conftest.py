@@ -177,8 +177,8 @@ def voila_review(browser, course_root, tmp_path_factory, artifacts_dir):
 def page(browser, request, artifacts_dir):
     """A fresh browser tab that records console errors and leaves a final screenshot.
 
-    ``page.console_errors`` lists (text, location) of console errors and
-    uncaught exceptions; ``page.shot(name)`` saves ``<test>-<name>.png``.
+    ``page.console_errors`` lists console errors and uncaught exceptions as
+    ``"<text> @ <url>"``; ``page.shot(name)`` saves ``<test>-<name>.png``.
     """
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()

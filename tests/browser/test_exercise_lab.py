@@ -52,9 +52,7 @@ def _cell_output_text(page, index: int) -> str:
 
 
 def _cell_has_error(page, index: int) -> bool:
-    return _lab.cell_locator(page, index).locator(
-        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-    ).count() > 0
+    return _lab.cell_locator(page, index).locator(_lab.ERROR_OUTPUT_SELECTOR).count() > 0
 
 
 def test_wrong_conv1d_is_diagnosed_then_fixed(lab, page):

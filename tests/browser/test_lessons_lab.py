@@ -15,6 +15,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 FORMULA = re.compile(
     r"=\s*⌊\((\d+) \+ (\d+) \+ (\d+) − (\d+)·\((\d+) − 1\) − 1\) / (\d+)⌋ \+ 1 = (-?\d+)"
 )
+# "Receptive field of one unit d·(k − 1) + 1 = 1·(3 − 1) + 1 = 3 × 3 cells"; "Parameters ... = 20"
+RECEPTIVE_FIELD = re.compile(r"Receptive field[^\n]*?= (\d+)(?: × \d+ cells| steps)")
+PARAMETERS = re.compile(r"Parameters[^\n]*= (\d+)\s*$", re.M)
 
 
 def _assert_clean_run(page, where: str) -> None:
@@ -53,7 +56,10 @@ def _formula_numbers(text: str) -> dict:
     match = FORMULA.search(text)
     assert match, f"no output-size formula with numbers in the explorer: {text[:400]!r}"
     n, before, after, d, k, s, n_out = map(int, match.groups())
-    return dict(n=n, before=before, after=after, d=d, k=k, s=s, n_out=n_out)
+    field, params = RECEPTIVE_FIELD.search(text), PARAMETERS.search(text)
+    assert field and params, f"no receptive field / parameter count in the explorer: {text!r}"
+    return dict(n=n, before=before, after=after, d=d, k=k, s=s, n_out=n_out,
+                field=int(field.group(1)), params=int(params.group(1)))
 
 
 def test_conv_explorer_reacts_to_its_slider(lab, page):
@@ -100,8 +106,9 @@ def test_conv_explorer_reacts_to_its_slider(lab, page):
     span = after["d"] * (after["k"] - 1) + 1
     room = after["n"] + after["before"] + after["after"] - span
     assert after["n_out"] == room // after["s"] + 1, f"the formula does not add up: {after}"
-    assert (after["k"], after["before"] + after["after"], after["n_out"]) != (
-        before["k"], before["before"] + before["after"], before["n_out"]
-    ), f"the formula numbers did not change: {before} -> {after}"
+    assert after["field"] == span, f"receptive field shown {after['field']}, formula gives {span}"
+    assert after["field"] != before["field"] and after["params"] != before["params"], (
+        f"receptive field / parameter count did not follow the slider: {before} -> {after}"
+    )
     assert image.get_attribute("src") != src_before, "the drawn figure did not change"
     _assert_clean_run(page, "lessons/02_local_connectivity.ipynb after moving the slider")

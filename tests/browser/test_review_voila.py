@@ -26,6 +26,7 @@ def _code_lines() -> list[str]:
 def test_voila_review_hides_code_and_reviews(voila_review, page):
     page.goto(voila_review.url(""))
     start = _review.read_state(page)
+    today_before = _review.reviews_today(page)
     page.shot("1-app")
 
     body = page.inner_text("body")
@@ -48,6 +49,7 @@ def test_voila_review_hides_code_and_reviews(voila_review, page):
     assert after.reviewed == 1, after
     assert after.front != start.front or after.total > 1, "the next card did not appear"
     page.get_by_text("rated Good").first.wait_for(timeout=10_000)
+    _review.wait_reviews_today(page, today_before + 1)  # the rating reached the progress store
 
     unexpected = [
         e for e in unexpected_console_errors(page.console_errors) if not KNOWN_VOILA_EXTENSION_CONSOLE.search(e)
