@@ -1,11 +1,15 @@
 """Time course_lib's convolution backends against torch.nn.functional, in the same run.
 
     python benchmarks/bench_conv.py [--repeats 21] [--shapes 2d|1d|all] [--dtype float32]
+                                    [--threads N] [--stat median|min]
 
 For each shape it prints forward and forward+backward times (medians over interleaved
 repeats: every repeat times each backend once, in turn, so drifts in machine load hit all
-of them alike; one sample is the mean of enough calls to last >= 30 ms), GFLOP/s and the ratio to ``torch.nn.functional.conv1d/conv2d``.
+of them alike; one sample is the mean of enough calls to last >= 30 ms), GFLOP/s and the
+ratio to ``torch.nn.functional.conv1d/conv2d``.
 The "loops" backend (the teaching version) is far too slow for these shapes and is skipped.
+On a machine shared with other jobs, ``--threads 1`` (one core each for torch and numpy)
+gives the steadiest ratios: multi-threaded runs are then dominated by scheduling luck.
 
 Before numpy and torch are imported the script sets (re-executing itself if needed):
 
@@ -161,8 +165,8 @@ def main(argv=None) -> int:
     for spec in chosen:
         for label, name, f_ms, f_gf, f_ratio, fb_ms, fb_gf, fb_ratio in bench_shape(
                 *spec, repeats=args.repeats, dtype=np.dtype(args.dtype)):
-            print(f"{label:32} {name:20} {f_ms:8.2f} {f_gf:8.1f} {f_ratio:8.2f}"
-                  f" {fb_ms:11.2f} {fb_gf:8.1f} {fb_ratio:8.2f}")
+            print(f"{label:32} {name:20} {f_ms:8.2f} {f_gf:8.3g} {f_ratio:8.2f}"
+                  f" {fb_ms:11.2f} {fb_gf:8.3g} {fb_ratio:8.2f}")
         sys.stdout.flush()
     print("x torch = time / time of torch.nn.functional in this run (lower is better); "
           "fwd+bwd FLOPs counted as 3x forward.")

@@ -8,6 +8,8 @@ The loops backend only sees tiny inputs.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -20,8 +22,8 @@ from course_lib import ops
 TOL = {np.float32: 1e-4, np.float64: 1e-5}
 # derandomize: the same examples on every run and machine (reproducible CI); no example database
 _COMMON = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
-FAST = settings(max_examples=40, **_COMMON)
-TINY = settings(max_examples=25, **_COMMON)
+FAST = settings(max_examples=30, **_COMMON)
+TINY = settings(max_examples=20, **_COMMON)
 
 
 def assert_close(got, ref, dtype, what=""):
@@ -398,3 +400,25 @@ def test_numpy_backend_chunked_and_threaded_paths_agree_with_torch(monkeypatch, 
                     dilation=dilation, dtype=np.float32, rng=rng)
         case["pairs"] = pairs_of(padding, 2, (3, 2), (dilation,) * 2 if isinstance(dilation, int) else dilation)
         check_conv(case, 2, "numpy")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (e.g. DataLoader workers on Linux)")
+def test_numpy_backend_thread_pool_survives_fork(monkeypatch):
+    """A forked child (a DataLoader worker, say) gets a fresh pool instead of hanging on dead threads."""
+    import multiprocessing
+
+    from course_lib.ops import numpy_backend
+
+    monkeypatch.setattr(numpy_backend, "_CHUNK_BYTES", 2048)
+    monkeypatch.setattr(numpy_backend, "_PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setenv("COURSE_LIB_NUMPY_THREADS", "2")
+    x = np.random.default_rng(8).standard_normal((6, 3, 9, 9)).astype(np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    expected = ops.conv2d(x, w)          # starts the pool in this process
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=lambda: queue.put(np.asarray(ops.conv2d(x, w))))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    np.testing.assert_array_equal(got, expected)

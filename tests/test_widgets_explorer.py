@@ -155,3 +155,12 @@ def test_set_changes_several_controls_with_one_redraw():
 def test_set_rejects_unknown_names():
     with pytest.raises(TypeError, match=r"set: unknown setting\(s\) \['kernal'\]"):
         ConvExplorer().set(kernal=3)
+
+
+def test_one_dimensional_mode_allows_ekg_sized_windows():
+    ex = ConvExplorer(np.sin(np.arange(100) / 4.0), kernel_size=20, stride=10, n_filters=1)
+    assert ex.feature_maps.shape == (1, 9)
+    ex.position.value = 3
+    assert "unit 3 reads steps 30..49" in ex.formula.value
+    ex.stride.value = 25
+    assert "stride 25 skips 15 of the 100 input steps" in ex.formula.value

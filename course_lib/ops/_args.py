@@ -285,7 +285,3 @@ def conv_geometry(op: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, di
         out.append(output_size(size, k, s, p, d))
     return ConvGeometry(n, stride_t, pads, dilation_t, tuple(kernel), tuple(in_size), tuple(out))
 
-
-def check_backend_name(op: str, backend: str) -> None:
-    if backend not in BACKENDS:
-        raise ValueError(f"{op}: backend must be one of {BACKENDS}; got {backend!r}")

@@ -7,7 +7,7 @@ The idea (same formula as :mod:`course_lib.ops.loops`, reorganised):
    (N, H_out, W_out, KH, KW, C_in); row ``(n, i, j)`` holds all ``KH*KW*C_in`` inputs that
    output position ``(i, j)`` of image ``n`` reads.  Channel-last makes the innermost run of
    that view contiguous, so the single copy ``reshape`` makes (im2col) is cheap.
-3. The whole convolution is then one GEMM:
+3. The whole convolution is then one GEMM (done chunk by chunk over the batch, see below):
    ``y (N*H_out*W_out, C_out) = cols (N*H_out*W_out, KH*KW*C_in) @ W (KH*KW*C_in, C_out)``.
 
 Backward reuses the same matrices:
@@ -39,6 +39,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 _PARALLEL_MIN_ELEMENTS = 1 << 18     # smaller jobs are not worth a thread hand-off
 _CHUNK_BYTES = 1 << 20               # im2col block per GEMM: small enough to stay in cache
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
 
 try:  # threadpoolctl (a scikit-learn dependency) can hold numpy's BLAS to one thread
     from threadpoolctl import ThreadpoolController
@@ -63,9 +64,11 @@ def _threads() -> int:
 
 
 def _get_pool(threads: int) -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None or _pool._max_workers < threads:
+    """The shared worker pool (a new one after ``fork``: threads do not survive it)."""
+    global _pool, _pool_pid
+    if _pool is None or _pool._max_workers < threads or _pool_pid != os.getpid():
         _pool = ThreadPoolExecutor(threads, thread_name_prefix="course_lib_ops")
+        _pool_pid = os.getpid()
     return _pool
 
 
@@ -157,6 +160,7 @@ def conv2d(x, w, b, stride, padding, dilation):
     windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
     w_mat = np.ascontiguousarray(_weight_matrix(w))         # (KH*KW*C_in, C_out)
     y = np.empty((N, H_out, W_out, C_out), dtype=x.dtype)   # channel-last result
+
     def job(batch):
         cols = windows[batch].reshape(-1, w_mat.shape[0])   # im2col of these images (one copy)
         y_rows = y[batch].reshape(-1, C_out)                # a view into y

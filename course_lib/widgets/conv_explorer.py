@@ -129,7 +129,7 @@ class ConvExplorer:
     ----------
     data : array (H, W) or (L,), optional
         The input; default a 12×12 test image (:func:`default_image`). A 1D array switches to
-        1D mode (kernels up to 25 taps).
+        1D mode (kernel sizes and strides up to 25; in 2D up to 7 and 4).
     kernel_size, n_filters, stride, padding, dilation, activation :
         Starting values of the controls.
 
@@ -160,6 +160,7 @@ class ConvExplorer:
         self.data = x
         self.ndim = x.ndim
         max_kernel = 7 if x.ndim == 2 else 25
+        max_stride = 4 if x.ndim == 2 else 25
         style = {"description_width": "110px"}
         layout = widgets.Layout(width="330px")
 
@@ -172,7 +173,7 @@ class ConvExplorer:
 
         self.kernel = slider("kernel size", kernel_size, 1, max_kernel)
         self.filters = slider("filters", n_filters, 1, MAX_FILTERS)
-        self.stride = slider("stride", stride, 1, 4)
+        self.stride = slider("stride", stride, 1, max_stride)
         self.dilation = slider("dilation", dilation, 1, 3)
         self.padding = widgets.Dropdown(options=PADDING_OPTIONS, value=padding, description="padding",
                                         style=style, layout=layout)
