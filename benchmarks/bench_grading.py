@@ -110,6 +110,7 @@ def main() -> None:
         kinds = build_class(course, args.students, args.seed)
         print(f"class: {args.students} students x {len(ASSIGNMENTS)} assignments = {args.students * len(ASSIGNMENTS)} notebooks "
               f"(release generated in {t_generate:.0f} s); jobs={args.jobs}")
+        load_start = os.getloadavg()[0]
         total = 0.0
         for ps in ASSIGNMENTS:
             t = time.perf_counter()
@@ -126,7 +127,8 @@ def main() -> None:
             if graded != args.students or not ok:
                 raise SystemExit(f"{ps}: grading incomplete or wrong")
         n = args.students * len(ASSIGNMENTS)
-        print(f"machine: {os.cpu_count()} CPUs, load average now {os.getloadavg()[0]:.1f} (other work slows grading)")
+        print(f"machine: {os.cpu_count()} CPUs; 1-min load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end "
+              "(other work on the machine slows grading)")
         print(f"total autograde time: {total:.0f} s = {total / 60:.1f} min for {n} notebooks "
               f"({total / n:.1f} s per notebook); target < 10 min: {'met' if total < 600 else 'NOT met'}")
         run_nbgrader(["export", "--to", str(root / "grades.csv")], course)

@@ -90,7 +90,7 @@ class History:
         val = f", val_acc={self.val_acc[-1]:.4f}" if self.val_acc else ""
         return (
             f"History({len(self)} epochs, train_loss={self.train_loss[-1]:.4f}, "
-            f"train_acc={self.train_acc[-1]:.4f}{val}, time={self.time:.1f}s)"
+            f"train_acc={self.train_acc[-1]:.4f}{val})"  # no timing: reprs stay reproducible for nbval
         )
 
 

@@ -8,6 +8,9 @@ from course_lib.data import ekg as ekg_module
 from course_lib.data import physionet
 from course_lib.data.errors import DataNotFoundError
 
+# wfdb's writers use a pandas idiom that pandas now deprecates; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
+
 
 def test_shapes_balance_and_labels():
     x, y, kinds = load_ekg(n=400, split="train", return_kinds=True)

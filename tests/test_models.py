@@ -89,7 +89,8 @@ def test_mnist_cnn_skeleton_and_param_count():
     a1, a2 = net.features(torch.randn(2, 1, 28, 28))
     assert a1.shape == (2, 32, 28, 28) and a2.shape == (2, 64, 28, 28)
     assert count_parameters(net) == (9 * 32 + 32) + (9 * 32 * 64 + 64) + (64 * 14 * 14 * 10 + 10)
-    assert count_parameters(MnistCNN()) == 320 + 18496 + 2 * 32 + 2 * 64 + 12544 * 128 + 128 + 1290
+    assert count_parameters(MnistCNN()) == 320 + 18496 + 12544 * 128 + 128 + 1290
+    assert count_parameters(MnistCNN(batch_norm=True)) == count_parameters(MnistCNN()) + 2 * 32 + 2 * 64
 
 
 def test_mnist_cnn_takes_a_conv_factory():
@@ -137,3 +138,19 @@ def test_residual_block_keeps_shape_and_adds_the_input():
 def test_bad_inputs_name_the_argument(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_mnist_cnn_trains_with_course_lib_conv2d():
+    """Lesson 4 swaps in course_lib's own Conv2d (its backward is course_lib's); gradients must match torch's."""
+    from course_lib.nn.layers import Conv2d
+
+    torch.manual_seed(0)
+    ours = MnistCNN(conv_factory=Conv2d, hidden=8, dropout=0.0).eval()
+    ref = MnistCNN(hidden=8, dropout=0.0).eval()
+    ref.load_state_dict(ours.state_dict())
+    x = torch.rand(3, 1, 28, 28)
+    out_ours, out_ref = ours(x), ref(x)
+    torch.testing.assert_close(out_ours, out_ref, rtol=1e-4, atol=1e-5)
+    out_ours.square().sum().backward()
+    out_ref.square().sum().backward()
+    torch.testing.assert_close(ours.conv2.weight.grad, ref.conv2.weight.grad, rtol=1e-3, atol=1e-5)

@@ -144,3 +144,11 @@ def test_filter_responses_checks_output_length():
 def test_bad_input_names_the_argument(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_figure_png_renders_and_closes():
+    fig = vc.plot_param_counts({"a": 3, "b": 40})
+    png = vc.figure_png(fig)
+    assert png.startswith(b"\x89PNG") and not plt.fignum_exists(fig.number)
+    with pytest.raises(TypeError, match="fig: expected a matplotlib Figure"):
+        vc.figure_png("not a figure")

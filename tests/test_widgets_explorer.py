@@ -163,4 +163,11 @@ def test_one_dimensional_mode_allows_ekg_sized_windows():
     ex.position.value = 3
     assert "unit 3 reads steps 30..49" in ex.formula.value
     ex.stride.value = 25
-    assert "stride 25 skips 15 of the 100 input steps" in ex.formula.value
+    assert "stride 25 skips 20 of the 100 input steps" in ex.formula.value
+
+
+def test_figure_is_shown_in_the_image_widget():
+    ex = ConvExplorer()
+    assert ex.image.value == ex.png and ex.image in ex.output.children
+    ex.kernel.value = 4
+    assert ex.image.value == ex.png and ex.png.startswith(b"\x89PNG")

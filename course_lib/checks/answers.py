@@ -1,4 +1,8 @@
-"""Self-check for numeric answers without putting the answer in the source: compare hashes."""
+"""Self-check for numeric answers without printing the answer in the notebook: compare hashes.
+
+This keeps the answer out of sight, not secret (a small integer can be found by trying them all);
+graded notebooks rely on their hidden tests, which compare the value itself.
+"""
 
 from __future__ import annotations
 

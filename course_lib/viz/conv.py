@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
@@ -30,6 +32,7 @@ __all__ = [
     "plot_unit_coverage",
     "plot_param_counts",
     "plot_filter_responses_1d",
+    "figure_png",
 ]
 
 HATCHES = ("//", "\\\\", "xx", "..", "oo", "++", "--", "||")
@@ -430,3 +433,17 @@ def plot_filter_responses_1d(signal, responses, kernel_size: int, stride: int = 
     bottom.set_ylabel("response")
     bottom.legend(fontsize=7, ncol=min(4, resp.shape[0]))
     return fig
+
+
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """Render ``fig`` to PNG bytes and close it (so a notebook does not also show it).
+
+    For widgets: ``ipywidgets.Image(value=figure_png(fig))`` updates by a comm message, which
+    behaves the same in JupyterLab, Voila and headless runs (unlike printing into an Output widget).
+    """
+    if not hasattr(fig, "savefig"):
+        raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__}")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()

@@ -27,7 +27,6 @@ import io
 
 import ipywidgets as widgets
 import numpy as np
-from IPython.display import Image, clear_output, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -113,15 +112,6 @@ def _correlate(padded: np.ndarray, kernels: np.ndarray, stride: int, dilation: i
     return np.asarray(y)[0]
 
 
-def _in_ipython() -> bool:
-    """True inside an IPython shell or kernel (where the Output widget can capture the figure)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython ships with ipywidgets
-        return False
-    return get_ipython() is not None
-
-
 class ConvExplorer:
     """Interactive single-layer convolution: sliders → sliding window, feature maps, formula.
 
@@ -137,7 +127,7 @@ class ConvExplorer:
     ----------
     kernel, filters, stride, padding, dilation, activation, position : ipywidgets controls
     formula : ipywidgets.HTML  the output-size formula with numbers, receptive field, parameters
-    output : ipywidgets.Output  where the figure is drawn
+    image : ipywidgets.Image  the drawn figure (PNG);  output : ipywidgets.Box holding ``image``
     widget : ipywidgets.VBox    the whole panel
     feature_maps : ndarray (F, H_out, W_out) or (F, L_out) after the activation, or None when the
         window does not fit the input
@@ -182,7 +172,10 @@ class ConvExplorer:
         self.position = widgets.IntSlider(value=0, min=0, max=0, description="output unit", style=style,
                                           layout=layout, continuous_update=False)
         self.formula = widgets.HTML()
-        self.output = widgets.Output()
+        # The figure goes into an Image widget (a comm update), not an Output widget: output captured by an
+        # Output widget leaks into the cell's outputs when notebooks run headless (nbval, nbclient).
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.output = widgets.Box([self.image])
         controls = widgets.HBox([
             widgets.VBox([self.kernel, self.filters, self.stride, self.dilation]),
             widgets.VBox([self.padding, self.activation, self.position]),
@@ -363,10 +356,7 @@ class ConvExplorer:
         fig.savefig(buffer, format="png", dpi=80)
         self.figure, self.png = fig, buffer.getvalue()
         self.redraws += 1
-        if _in_ipython():
-            with self.output:
-                clear_output(wait=True)
-                display(Image(data=self.png, format="png"))
+        self.image.value = self.png
 
     def _draw_2d(self, fig, f):
         from course_lib.viz.conv import plot_sliding_window_2d
