@@ -35,6 +35,10 @@ class CheckFailed(AssertionError):
         self.diagnosis = diagnosis
         self.level = level
 
+    def _render_traceback_(self):
+        """IPython shows only the diagnosis: the frames inside course_lib.checks would only distract."""
+        return [f"CheckFailed: {self}"]
+
 
 @dataclass(frozen=True)
 class Diagnosis:

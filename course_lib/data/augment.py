@@ -29,15 +29,13 @@ class RandomShift:
         if p == 0:
             return x
         n, _, h, w = x.shape
-        padded = F.pad(x, (p, p, p, p), value=self.fill)
-        offsets = torch.randint(0, 2 * p + 1, (2, n))
-        out = torch.empty_like(x)
-        code = offsets[0] * (2 * p + 1) + offsets[1]
-        for c in code.unique().tolist():  # one slice per distinct shift, at most (2p+1)^2
-            sel = (code == c).nonzero().squeeze(1)
-            dy, dx = divmod(c, 2 * p + 1)
-            out[sel] = padded[sel, :, dy : dy + h, dx : dx + w]
-        return out
+        padded = F.pad(x, (p, p, p, p), value=self.fill)  # (N, C, H + 2p, W + 2p)
+        dy, dx = torch.randint(0, 2 * p + 1, (2, n, 1, 1), device=x.device)
+        rows = dy + torch.arange(h, device=x.device).view(1, h, 1)  # (N, H, 1)
+        cols = dx + torch.arange(w, device=x.device).view(1, 1, w)  # (N, 1, W)
+        batch = torch.arange(n, device=x.device).view(n, 1, 1)
+        # one gather: out[i, c, r, k] = padded[i, c, r + dy_i, k + dx_i]; indexing puts C last
+        return padded[batch, :, rows, cols].permute(0, 3, 1, 2).contiguous()
 
     def __repr__(self) -> str:
         return f"RandomShift(max_shift={self.max_shift}, fill={self.fill})"
