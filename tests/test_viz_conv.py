@@ -152,3 +152,19 @@ def test_figure_png_renders_and_closes():
     assert png.startswith(b"\x89PNG") and not plt.fignum_exists(fig.number)
     with pytest.raises(TypeError, match="fig: expected a matplotlib Figure"):
         vc.figure_png("not a figure")
+
+
+def test_kernels_1d_one_line_per_filter_with_distinct_styles():
+    w = np.arange(12.0).reshape(3, 1, 4)
+    fig = vc.plot_kernels_1d(w)
+    ax = fig.axes[0]
+    lines = [line for line in ax.lines if len(line.get_xdata()) == 4]
+    assert len(lines) == 3 and len({line.get_linestyle() for line in lines}) == 3
+    np.testing.assert_allclose(lines[2].get_ydata(), w[2, 0])
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+
+
+def test_images_titles_in_order():
+    fig = vc.plot_images(np.zeros((3, 1, 5, 5)), titles=["a", "b", "c"], suptitle="row")
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["a", "b", "c"]
+    assert fig._suptitle.get_text() == "row"
