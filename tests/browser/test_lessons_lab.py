@@ -48,7 +48,7 @@ def _explorer_parts(page):
     slider.scroll_into_view_if_needed()
     area = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')][1]")
     formula = area.locator(".widget-html-content").filter(has_text="n_out").first
-    image = area.locator(".widget-output img").first
+    image = area.locator("img.widget-image").first
     return area, slider, formula, image
 
 
