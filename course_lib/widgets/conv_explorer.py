@@ -31,6 +31,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from course_lib.viz.conv import _pad_amounts
+
 __all__ = ["ConvExplorer", "default_image", "default_signal", "kernel_bank", "ACTIVATIONS"]
 
 ACTIVATIONS = {
@@ -85,15 +87,6 @@ def kernel_bank(kernel_size: int, n_filters: int, ndim: int = 2) -> np.ndarray:
     surround[k // 2, k // 2] = 1.0
     bank = [np.tile(ramp, (k, 1)), np.tile(ramp[:, None], (1, k)), np.ones((k, k)) / (k * k), surround]
     return np.stack(bank[:n_filters])
-
-
-def _pad_amounts(padding, kernel: int, dilation: int) -> tuple[int, int]:
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        total = dilation * (kernel - 1)
-        return total // 2, total - total // 2
-    return int(padding), int(padding)
 
 
 def _correlate(padded: np.ndarray, kernels: np.ndarray, stride: int, dilation: int) -> np.ndarray:
