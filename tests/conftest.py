@@ -15,7 +15,6 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="convcourse-tests-"))
 os.environ["COURSE_LIB_DATA"] = str(_SESSION_DIR / "data")
 os.environ["COURSE_LIB_PROGRESS_DB"] = str(_SESSION_DIR / "progress.sqlite3")
 os.environ.setdefault("PYTHONHASHSEED", "0")
-os.environ.setdefault("TQDM_DISABLE", "0")
 
 # In-process figures never need a screen. (Not via MPLBACKEND: kernels must keep the inline backend.)
 import matplotlib  # noqa: E402
