@@ -25,18 +25,20 @@ def choose_device(prefer: str | None = None):
     """
     import torch
 
-    wanted = prefer if prefer is not None else os.environ.get(ENV_VAR, "").strip().lower() or None
+    wanted = prefer if prefer is not None else os.environ.get(ENV_VAR, "")
+    wanted = str(wanted).strip().lower() or None
     available = {
         "cuda": torch.cuda.is_available(),
         "mps": _mps_available(torch),
         "cpu": True,
     }
     if wanted is not None:
-        if wanted not in _KNOWN:
+        kind = wanted.split(":", 1)[0]  # "cuda:1" names a CUDA device by index
+        if kind not in _KNOWN:
             raise ValueError(
                 f"device: expected one of {', '.join(_KNOWN)} (from the argument or ${ENV_VAR}), got {wanted!r}"
             )
-        if not available[wanted]:
+        if not available[kind]:
             have = ", ".join(name for name in _KNOWN if available[name])
             raise ValueError(f"device: {wanted!r} was asked for but is not available here; available: {have}")
         return torch.device(wanted)

@@ -110,8 +110,10 @@ def run_checks() -> list[Finding]:
     return [check_python(), *check_packages(), check_device(), *check_embedded_data(), *check_jupyterlab()]
 
 
-def report(findings: list[Finding], out=sys.stdout) -> int:
-    """Print the findings; return the exit status (1 if a required check failed)."""
+def report(findings: list[Finding], out=None) -> int:
+    """Print the findings to ``out`` (default: the current ``sys.stdout``); return the exit status
+    (1 if a required check failed)."""
+    out = out if out is not None else sys.stdout
     width = max(len(f.name) for f in findings)
     for f in findings:
         mark = "ok " if f.ok else "!! "

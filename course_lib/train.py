@@ -369,7 +369,7 @@ def fit(
     model: a module mapping a batch (N, ...) to logits (N,) / (N, 1) [binary] or (N, K) [K classes].
     train, val: ``(x, y)`` arrays or tensors, a Dataset or a DataLoader (val may be None).
     lr: learning rate (the peak rate for ``scheduler="onecycle"``).
-    optimizer: "adam", "adamw", "sgd" (momentum ``momentum``) or callable(params) -> Optimizer.
+    optimizer: "adam", "adamw", "sgd" (Nesterov momentum ``momentum`` when > 0) or callable(params) -> Optimizer.
     scheduler: None (constant lr), "onecycle", "cosine", or callable(optimizer, total_steps);
         stepped after every batch.
     augment: None, "shift" (random +-2 px shifts of images) or callable(batch x) -> batch x,
@@ -399,6 +399,8 @@ def fit(
     augment_fn = _make_augment(augment)
     opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay, momentum)
     steps_per_epoch = len(train_batches)
+    if steps_per_epoch == 0:
+        raise ValueError("train: expected at least one training example, got an empty data set")
     sched = _make_scheduler(scheduler, opt, lr, epochs * steps_per_epoch)
 
     history = History(device=str(device))

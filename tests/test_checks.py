@@ -396,6 +396,12 @@ class FakeStore:
     def record_check(self, check_id, passed, detail=""):
         self.records.append((check_id, passed, detail))
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.closed = True
+
 
 def test_results_are_recorded_in_the_progress_store(monkeypatch):
     study = pytest.importorskip("course_lib.study")
@@ -405,6 +411,7 @@ def test_results_are_recorded_in_the_progress_store(monkeypatch):
     with pytest.raises(checks.CheckFailed):
         checks.check_conv1d(flipped)
     assert store.records == [("conv1d", True, ""), ("conv1d", False, "flipped_kernel")]
+    assert store.closed, "the store is closed after recording"
 
 
 def test_a_broken_progress_store_never_breaks_a_check(monkeypatch, capsys):

@@ -54,3 +54,10 @@ def test_unavailable_device_says_what_is_available(availability):
 def test_describe_cpu_mentions_no_gpu(availability):
     availability()
     assert "cpu" in device.describe_device()
+
+
+def test_device_names_are_case_insensitive_and_may_carry_an_index(availability):
+    availability(cuda=True)
+    assert device.choose_device("CPU").type == "cpu"
+    chosen = device.choose_device("cuda:0")
+    assert chosen.type == "cuda" and chosen.index == 0

@@ -37,3 +37,8 @@ def test_broken_data_loader_is_reported(monkeypatch):
 
     finding = doctor._try("MNIST (embedded)", broken)
     assert not finding.ok and "truncated" in finding.detail and "pip install" in finding.fix
+
+
+def test_report_writes_to_the_current_stdout(capsys):
+    doctor.report([doctor.Finding("python", True, "3.11")])
+    assert "python" in capsys.readouterr().out

@@ -1,7 +1,7 @@
 """Failure messages, the hint ladder and progress recording shared by every check.
 
 A check calls :func:`fail` with a diagnosis and a list of hints ordered from gentle to
-explicit. The ladder counts failures per ``(check_id, diagnosis key)``: the first failure shows
+explicit. The ladder counts failures per ``check_id``: the first failure shows
 the diagnosis only, the second adds the first hint, the third and later add every hint. Counts
 live in memory and are also persisted in a small JSON file so they survive a kernel restart.
 """
@@ -160,11 +160,8 @@ def record_progress(check_id: str, ok: bool, detail: str = "") -> bool:
     try:
         from course_lib.study import open_store  # lazy: the study package is optional here
 
-        store = open_store()
-        store.record_check(check_id, bool(ok), detail)
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
+        with open_store() as store:
+            store.record_check(check_id, bool(ok), detail)
         return True
     except Exception:  # noqa: BLE001 - a progress problem must never break a check
         return False

@@ -19,7 +19,9 @@ class ArrayDataset(Dataset):
     def __init__(self, x, y, transform=None):
         x_t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
         y_t = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
-        if x_t.dim() < 1 or y_t.dim() != 1:
+        if x_t.dim() < 1:
+            raise ValueError(f"x: expected an array of items of shape (N, ...), got a scalar of shape {tuple(x_t.shape)}")
+        if y_t.dim() != 1:
             raise ValueError(f"y: expected labels of shape (N,), got {tuple(y_t.shape)}")
         if x_t.shape[0] != y_t.shape[0]:
             raise ValueError(f"x, y: expected the same number of items, got x {tuple(x_t.shape)} and y {tuple(y_t.shape)}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import re
 from pathlib import Path
 
@@ -97,5 +98,11 @@ def export_anki(cards, out_path, root_deck: str = ROOT_DECK) -> Path:
             )
         )
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    genanki.Package(list(decks.values()), media_files=sorted(set(media))).write_to_file(str(out_path))
+    # Write next to the target, then rename: an interrupted export never leaves a broken .apkg behind.
+    partial = out_path.with_name(out_path.name + ".partial")
+    try:
+        genanki.Package(list(decks.values()), media_files=sorted(set(media))).write_to_file(str(partial))
+        os.replace(partial, out_path)
+    finally:
+        partial.unlink(missing_ok=True)
     return out_path
