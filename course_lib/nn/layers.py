@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from course_lib import ops
+from course_lib import ops, shapes
 
 __all__ = ["Conv1d", "Conv2d", "LocallyConnected1d", "ConvFunction", "LocallyConnected1dFunction"]
 
@@ -160,7 +160,7 @@ class LocallyConnected1d(nn.Module):
                              f"input_length={input_length}; expected kernel_size <= {input_length}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.input_length, self.kernel_size, self.stride = input_length, kernel_size, stride
-        self.output_length = (input_length - kernel_size) // stride + 1
+        self.output_length = shapes.conv_output_size(input_length, kernel_size, stride)
         factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(
             torch.empty(self.output_length, out_channels, in_channels, kernel_size, **factory))

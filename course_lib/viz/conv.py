@@ -20,6 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
+from course_lib.shapes import conv_output_size
+
 __all__ = [
     "UnitSpan",
     "unit_input_spans",
@@ -57,6 +59,14 @@ def _check_positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
     return int(value)
+
+
+def _window_geometry(kernel_size, stride, dilation, padding):
+    """Validated ``(kernel, stride, dilation, (pad_before, pad_after))`` for drawing one sliding window axis."""
+    k = _check_positive_int(kernel_size, "kernel_size")
+    s = _check_positive_int(stride, "stride")
+    d = _check_positive_int(dilation, "dilation")
+    return k, s, d, _pad_amounts(padding, k, d)
 
 
 def _pad_amounts(padding, kernel: int, dilation: int) -> tuple[int, int]:
@@ -142,10 +152,7 @@ def plot_sliding_window_1d(signal, kernel_size: int, stride: int = 1, padding=0,
     x = _to_numpy(signal, "signal")
     if x.ndim != 1:
         raise ValueError(f"signal: expected shape (L,), got {x.shape}")
-    k = _check_positive_int(kernel_size, "kernel_size")
-    s = _check_positive_int(stride, "stride")
-    d = _check_positive_int(dilation, "dilation")
-    before, after = _pad_amounts(padding, k, d)
+    k, s, d, (before, after) = _window_geometry(kernel_size, stride, dilation, padding)
     padded = np.concatenate([np.zeros(before), x, np.zeros(after)])
     span = d * (k - 1) + 1
     n_out = (padded.size - span) // s + 1 if padded.size >= span else 0
@@ -182,10 +189,7 @@ def plot_sliding_window_2d(image, kernel_size: int, stride: int = 1, padding=0, 
     x = _to_numpy(image, "image")
     if x.ndim != 2:
         raise ValueError(f"image: expected shape (H, W), got {x.shape}")
-    k = _check_positive_int(kernel_size, "kernel_size")
-    s = _check_positive_int(stride, "stride")
-    d = _check_positive_int(dilation, "dilation")
-    before, after = _pad_amounts(padding, k, d)
+    k, s, d, (before, after) = _window_geometry(kernel_size, stride, dilation, padding)
     padded = np.pad(x, ((before, after), (before, after)))
     span = d * (k - 1) + 1
     n_rows = (padded.shape[0] - span) // s + 1 if padded.shape[0] >= span else 0
@@ -418,7 +422,7 @@ def plot_filter_responses_1d(signal, responses, kernel_size: int, stride: int = 
         raise ValueError(f"responses: expected shape (C, L_out), got {resp.shape}")
     k = _check_positive_int(kernel_size, "kernel_size")
     s = _check_positive_int(stride, "stride")
-    expected = (sig.size - k) // s + 1
+    expected = conv_output_size(sig.size, k, s)
     if resp.shape[1] != expected:
         raise ValueError(f"responses: expected L_out = (L - kernel_size)//stride + 1 = {expected}, got {resp.shape[1]}")
     labels = list(names) if names is not None else [f"filter {c}" for c in range(resp.shape[0])]
