@@ -18,6 +18,7 @@ REQUIRED_PACKAGES = (
     "tqdm", "pyyaml", "fsrs", "genanki", "wfdb", "mlxtend", "platformdirs",
 )
 WIDGET_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
+KEYBOARD_EXTENSION = "ipyevents"  # the flashcards' keyboard shortcuts; optional
 INSTALL_FIX = 'run `pip install -e .` in the course folder (inside the virtual environment you use for Jupyter)'
 
 
@@ -102,6 +103,12 @@ def check_jupyterlab() -> list[Finding]:
     else:
         findings.append(Finding("widget extension", False, f"{WIDGET_EXTENSION} not found",
                                 "run `pip install -U ipywidgets jupyterlab_widgets`, then restart JupyterLab"))
+    keys = [d for d in labextension_dirs() if (d / KEYBOARD_EXTENSION / "package.json").is_file()]
+    if keys:
+        findings.append(Finding("flashcard keys", True, f"{KEYBOARD_EXTENSION} in {keys[0]}", required=False))
+    else:
+        findings.append(Finding("flashcard keys", False, f"{KEYBOARD_EXTENSION} not found: the flashcards work with "
+                                "buttons only", "run `pip install ipyevents`, then restart JupyterLab", required=False))
     return findings
 
 
@@ -119,6 +126,9 @@ def report(findings: list[Finding], out=None) -> int:
         mark = "ok " if f.ok else "!! "
         print(f"{mark}{f.name:<{width}}  {f.detail}", file=out)
     problems = [f for f in findings if not f.ok and f.required]
+    for f in findings:
+        if not f.ok and not f.required:
+            print(f"\nOptional, {f.name}: {f.fix}", file=out)
     if problems:
         print(f"\n{len(problems)} problem(s). How to fix:", file=out)
         for f in problems:

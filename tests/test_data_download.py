@@ -1,5 +1,6 @@
 """MNIST "full": downloads from a local http.server, checksums, interruptions, offline errors."""
 
+import errno
 import hashlib
 import http.server
 import socket
@@ -8,9 +9,10 @@ import threading
 import numpy as np
 import pytest
 
+from course_lib.data import download as download_module
 from course_lib.data import mnist
 from course_lib.data.download import download_file, download_from_mirrors
-from course_lib.data.errors import ChecksumError, CorruptFileError, DataNotFoundError, DownloadError
+from course_lib.data.errors import CacheWriteError, ChecksumError, CorruptFileError, DataNotFoundError, DownloadError
 from course_lib.data.idx import write_idx
 
 
@@ -168,3 +170,41 @@ def test_damaged_cached_file_is_reported_not_used(server, tmp_path, monkeypatch)
     (folder / name[:-3]).write_bytes(b"\x00\x00\x08\x03" + b"\x00\x00\x00\x05" * 3 + b"short")
     with pytest.raises(CorruptFileError, match="truncated IDX file"):
         mnist.load_mnist("full", "test", mirrors=[url], checksums=sums, progress=False)
+
+
+class _DiskFullFile:
+    """Stands in for the ``.part`` file: every write fails as a full disk would."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def write(self, block):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.real.close()
+
+
+def test_full_disk_is_a_cache_write_error_not_a_network_error(server, tmp_path, monkeypatch):
+    url, _, sums, _ = server
+    real_fdopen = download_module.os.fdopen
+    monkeypatch.setattr(download_module.os, "fdopen", lambda fd, mode: _DiskFullFile(real_fdopen(fd, mode)))
+    name = "t10k-labels-idx1-ubyte.gz"
+    with pytest.raises(CacheWriteError, match="No space left on device.*COURSE_LIB_DATA") as info:
+        download_from_mirrors(name, [url, url], tmp_path / "cache", sums[name], progress=False)
+    assert not isinstance(info.value, DownloadError)  # not reported as "connection failed", not retried
+    assert _leftovers(tmp_path / "cache") == []
+
+
+def test_data_folder_that_is_a_file_is_a_cache_write_error(server, tmp_path, monkeypatch):
+    url, _, sums, _ = server
+    (tmp_path / "data").write_text("not a folder")
+    monkeypatch.setenv("COURSE_LIB_DATA", str(tmp_path / "data"))
+    with pytest.raises(CacheWriteError, match="could not create the data folder.*COURSE_LIB_DATA"):
+        mnist.load_mnist("full", "test", mirrors=[url], checksums=sums, progress=False)
+    with pytest.raises(CacheWriteError, match="could not create the data folder.*data_dir="):
+        mnist.load_mnist("full", "test", data_dir=tmp_path / "data" / "mnist", mirrors=[url], checksums=sums, progress=False)
+    assert (tmp_path / "data").read_text() == "not a folder"

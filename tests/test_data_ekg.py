@@ -33,8 +33,14 @@ def test_same_seed_same_windows_and_splits_differ():
     assert not np.array_equal(a, c) and not np.array_equal(a, t)
 
 
-def test_default_sizes():
-    assert load_ekg(split="test")[0].shape == (2000, 1, 100)
+def test_default_sizes_and_all_is_train_then_test():
+    x_test, y_test, k_test = load_ekg(split="test", return_kinds=True)
+    assert x_test.shape == (2000, 1, 100)
+    x_all, y_all, k_all = load_ekg(split="all", return_kinds=True)
+    assert x_all.shape == (10000, 1, 100) and y_all.shape == k_all.shape == (10000,)
+    np.testing.assert_array_equal(x_all[8000:], x_test)
+    np.testing.assert_array_equal(y_all[8000:], y_test)
+    np.testing.assert_array_equal(x_all[:8000], load_ekg(split="train")[0])
 
 
 def _mean_of(kind, n=400):
@@ -68,7 +74,8 @@ def test_abnormalities_show_what_the_documentation_says():
     "kwargs, error, words",
     [
         (dict(source="ptb-xl"), ValueError, "source: expected one of"),
-        (dict(split="dev"), ValueError, "split: expected 'train' or 'test'"),
+        (dict(split="dev"), ValueError, "split: expected 'train', 'test' or 'all'"),
+        (dict(split="all", n=10), ValueError, "n: split='all' is the fixed 8000 train"),
         (dict(n=0), ValueError, "n: expected a positive int, got 0"),
         (dict(seed=-1), ValueError, "seed: expected a non-negative int"),
         (dict(records="100"), TypeError, "unexpected arguments"),

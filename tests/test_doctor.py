@@ -10,7 +10,7 @@ from course_lib import doctor
 def test_doctor_passes_on_this_machine():
     out = subprocess.run([sys.executable, "-m", "course_lib", "doctor"], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    for expected in ("python", "torch", "device", "MNIST (embedded)", "EKG (synthetic)", "widget extension", "All good"):
+    for expected in ("python", "torch", "device", "MNIST (embedded)", "EKG (synthetic)", "widget extension", "flashcard keys", "All good"):
         assert expected in out.stdout
 
 
@@ -29,6 +29,18 @@ def test_missing_widget_extension_is_reported(monkeypatch, tmp_path):
     findings = doctor.check_jupyterlab()
     widget = [f for f in findings if f.name == "widget extension"][0]
     assert not widget.ok and "jupyterlab_widgets" in widget.fix
+
+
+def test_missing_keyboard_extension_is_optional(monkeypatch, tmp_path):
+    (tmp_path / doctor.WIDGET_EXTENSION).mkdir(parents=True)
+    (tmp_path / doctor.WIDGET_EXTENSION / "package.json").write_text("{}")
+    monkeypatch.setattr(doctor, "labextension_dirs", lambda: [tmp_path])
+    findings = doctor.check_jupyterlab()
+    keys = [f for f in findings if f.name == "flashcard keys"][0]
+    assert not keys.ok and not keys.required
+    buf = io.StringIO()
+    assert doctor.report(findings, out=buf) == 0  # optional: still "All good"
+    assert "Optional, flashcard keys: run `pip install ipyevents`" in buf.getvalue()
 
 
 def test_broken_data_loader_is_reported(monkeypatch):

@@ -68,6 +68,49 @@ def test_reveal_then_rate_records_and_moves_on(store):
     assert review.queue[-1] == "c0"
 
 
+def _key(review, key, **modifiers):
+    """Deliver a keydown as the browser does: a message from ipyevents' front end to its Event widget."""
+    review.key_events._handle_mouse_msg(review.key_events, {"type": "keydown", "key": key, **modifiers}, [])
+
+
+def test_keyboard_reveals_and_rates(store):
+    review = FlashcardReview(make_cards(3), store, clock=Clock())
+    from ipyevents import Event
+
+    assert isinstance(review.key_events, Event) and review.key_events.source is review.card_area
+    assert review.key_events.watched_events == ["keydown"]
+    assert "Space reveal" in review.key_hint.value and "3 Good" in review.key_hint.value
+
+    _key(review, "3")  # a rating before the answer shows does nothing
+    _key(review, "x")
+    assert store.review_log() == [] and not review.revealed
+    _key(review, " ")
+    assert review.revealed and "Answer 0" in review.back_html.value
+    _key(review, "4", ctrlKey=True)  # Ctrl+4 is not ours
+    assert store.review_log() == []
+    _key(review, "4")
+    assert [(r.card_id, r.rating) for r in store.review_log()] == [("c0", Rating.Easy)]
+    assert review.current.id == "c1" and not review.revealed
+    _key(review, "Enter")
+    _key(review, "1")
+    assert [r.rating for r in store.review_log()] == [Rating.Easy, Rating.Again]
+    assert review.progress_label.value == "2 / 4 reviewed"  # c1 (Again) comes back this session
+    assert review.press_key("2") is False and review.press_key(" ") is True and review.press_key("2") is True
+
+
+def test_without_ipyevents_the_buttons_still_work(store, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ipyevents", None)  # import ipyevents now raises ImportError
+    review = FlashcardReview(make_cards(2), store, clock=Clock())
+    assert review.key_events is None and "need the ipyevents package" in review.key_hint.value
+    review.reveal_button.click()
+    review.rating_buttons[Rating.Good].click()
+    assert len(store.review_log()) == 1
+    quiet = FlashcardReview(make_cards(2), store, clock=Clock(), keyboard=False)
+    assert quiet.key_events is None and quiet.key_hint.value == ""
+
+
 def test_again_comes_back_in_the_same_session(store):
     review = FlashcardReview(make_cards(2), store, clock=Clock())
     review.reveal()

@@ -6,14 +6,14 @@
 - ``cache_dir()``: ``$COURSE_LIB_DATA`` or the platform cache folder.
 
 Errors (``errors``): ``CorruptFileError``, ``ChecksumError``, ``DownloadError``,
-``DataNotFoundError``; each message says what is wrong and what to do.
+``DataNotFoundError``, ``CacheWriteError``; each message says what is wrong and what to do.
 """
 
 from __future__ import annotations
 
 from .cache import cache_dir
 from .ekg import EKG_KINDS, EKG_LABELS
-from .errors import ChecksumError, CorruptFileError, DataError, DataNotFoundError, DownloadError
+from .errors import CacheWriteError, ChecksumError, CorruptFileError, DataError, DataNotFoundError, DownloadError
 from .mnist import load_mnist
 
 # The torch-side helpers load on first use, so the numpy loaders work (and import fast) without torch.
@@ -30,7 +30,7 @@ def __getattr__(name):
 __all__ = [
     "load_mnist", "load_ekg", "as_torch_dataset", "ArrayDataset", "RandomShift", "cache_dir",
     "EKG_KINDS", "EKG_LABELS", "EKG_SOURCES",
-    "DataError", "CorruptFileError", "ChecksumError", "DownloadError", "DataNotFoundError",
+    "DataError", "CorruptFileError", "ChecksumError", "DownloadError", "DataNotFoundError", "CacheWriteError",
 ]  # fmt: skip
 
 EKG_SOURCES = ("synthetic", "mitbih")

@@ -11,11 +11,14 @@ from pathlib import Path
 
 ENV_VAR = "COURSE_LIB_DATA"
 
-__all__ = ["ENV_VAR", "cache_dir"]
+__all__ = ["ENV_VAR", "cache_dir", "ensure_folder"]
 
 
 def cache_dir(subfolder: str | None = None, create: bool = True) -> Path:
-    """Return the data cache folder (or ``subfolder`` inside it), creating it if asked."""
+    """Return the data cache folder (or ``subfolder`` inside it), creating it if asked.
+
+    Raises ``CacheWriteError`` (naming the folder and ``COURSE_LIB_DATA``) when it cannot be created.
+    """
     root = os.environ.get(ENV_VAR, "").strip()
     if root:
         base = Path(root).expanduser()
@@ -24,6 +27,19 @@ def cache_dir(subfolder: str | None = None, create: bool = True) -> Path:
 
         base = Path(platformdirs.user_cache_dir("convcourse"))
     path = base / subfolder if subfolder else base
-    if create:
+    return ensure_folder(path) if create else path
+
+
+def ensure_folder(path: str | Path) -> Path:
+    """Create ``path`` (and its parents) if needed; ``CacheWriteError`` says what to do when that fails."""
+    path = Path(path)
+    try:
         path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from .errors import CacheWriteError
+
+        raise CacheWriteError(
+            f"{path}: could not create the data folder ({exc.strerror or exc}); "
+            f"set {ENV_VAR} (or pass data_dir=) to a writable folder"
+        ) from exc
     return path

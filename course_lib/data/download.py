@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Iterable
 
-from .errors import ChecksumError, DownloadError
+from .errors import CacheWriteError, ChecksumError, DownloadError
 
 __all__ = ["sha256_of", "download_file", "download_from_mirrors"]
 
@@ -36,11 +36,15 @@ def download_file(url: str, dest: str | Path, sha256: str | None, progress: bool
     """Fetch ``url`` to ``dest``; verify ``sha256`` (hex) before the file appears at ``dest``.
 
     Raises ``DownloadError`` for network/HTTP failures and connections cut midway,
-    ``ChecksumError`` when the bytes differ from the published digest.
+    ``ChecksumError`` when the bytes differ from the published digest, and
+    ``CacheWriteError`` when the data folder cannot be written (disk full, read-only, not a folder).
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".part-", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".part-", dir=dest.parent)
+    except OSError as exc:
+        raise _cache_write_error(dest, exc) from exc
     tmp = Path(tmp_name)
     try:
         digest = hashlib.sha256()
@@ -56,10 +60,15 @@ def download_file(url: str, dest: str | Path, sha256: str | None, progress: bool
                         block = response.read(_CHUNK)
                         if not block:
                             break
-                        out.write(block)
+                        try:
+                            out.write(block)
+                        except OSError as exc:
+                            raise _cache_write_error(dest, exc) from exc
                         digest.update(block)
                         received += len(block)
                         bar.update(len(block))
+        except CacheWriteError:
+            raise
         except urllib.error.HTTPError as exc:
             raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
         except urllib.error.URLError as exc:
@@ -85,6 +94,15 @@ def download_file(url: str, dest: str | Path, sha256: str | None, progress: bool
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _cache_write_error(dest: Path, exc: OSError) -> CacheWriteError:
+    """A write failure in the data folder, told apart from a network failure."""
+    reason = exc.strerror or str(exc)
+    return CacheWriteError(
+        f"{dest.parent}: could not write {dest.name} ({reason}); free some disk space there or set "
+        "COURSE_LIB_DATA to a writable folder, then load again"
+    )
 
 
 def download_from_mirrors(

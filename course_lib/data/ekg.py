@@ -159,9 +159,16 @@ def load_synthetic_ekg(n: int | None = None, seed: int = 0, split: str = "train"
 
     n defaults to 8000 for ``"train"`` and 2000 for ``"test"``; the two splits use
     independent streams ``SeedSequence([seed, 0])`` and ``SeedSequence([seed, 1])``.
+    ``"all"`` is the default train split followed by the default test split (10,000 windows);
+    it takes no ``n``.
     """
+    if split == "all":
+        if n is not None:
+            raise ValueError(f"n: split='all' is the fixed 8000 train + 2000 test windows; give n with split='train' or 'test', got n={n!r}")
+        parts = [load_synthetic_ekg(seed=seed, split=part) for part in ("train", "test")]
+        return tuple(np.concatenate(arrays) for arrays in zip(*parts))
     if split not in _SPLIT_STREAM:
-        raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
+        raise ValueError(f"split: expected 'train', 'test' or 'all', got {split!r}")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
     n = _DEFAULT_N[split] if n is None else n

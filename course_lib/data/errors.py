@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DataError", "CorruptFileError", "ChecksumError", "DownloadError", "DataNotFoundError"]
+__all__ = ["DataError", "CorruptFileError", "ChecksumError", "DownloadError", "DataNotFoundError", "CacheWriteError"]
 
 
 class DataError(Exception):
@@ -23,3 +23,7 @@ class DownloadError(DataError, ConnectionError):
 
 class DataNotFoundError(DataError, FileNotFoundError):
     """Files are missing and could not be fetched; the message says where to put them."""
+
+
+class CacheWriteError(DataError, OSError):
+    """The data folder could not be written (disk full, read-only, not a folder); nothing partial is left."""

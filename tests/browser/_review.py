@@ -87,3 +87,35 @@ def wait_reviews_today(page, expected: int, timeout: float = 30_000) -> None:
         arg=expected,
         timeout=timeout,
     )
+
+
+def press_key(page, key: str) -> None:
+    """Point at the card (ipyevents listens while the mouse is over it) and press ``key`` (Playwright name)."""
+    box = review_widget(page)
+    box.locator(".widget-htmlmath").first.hover()
+    page.wait_for_function(
+        "(el) => el.closest('.ipyevents-watched') !== null", arg=box.locator(".widget-htmlmath").first.element_handle(),
+        timeout=10_000,
+    )
+    page.keyboard.press(key)
+
+
+def reveal_by_key(page) -> str:
+    """Space over the card; return the back once it shows."""
+    press_key(page, "Space")
+    box = review_widget(page)
+    page.wait_for_function("(b) => !b.disabled", arg=widget_button(box, "Easy").element_handle(), timeout=30_000)
+    back = box.locator(".widget-htmlmath").nth(1)
+    back.wait_for(state="visible", timeout=30_000)
+    return back.inner_text().strip()
+
+
+def rate_by_key(page, digit: str, before: ReviewState) -> ReviewState:
+    """Press ``digit`` (1 Again … 4 Easy) over the card and wait until the session label moves on."""
+    press_key(page, digit)
+    page.wait_for_function(
+        "([el, n]) => { const m = el.innerText.match(/(\\d+) \\/ (\\d+) reviewed/); return m && Number(m[1]) === n; }",
+        arg=[session_label(page).element_handle(), before.reviewed + 1],
+        timeout=30_000,
+    )
+    return read_state(page)

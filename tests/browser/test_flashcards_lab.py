@@ -59,4 +59,17 @@ def test_review_rate_restart_keeps_progress(lab, page):
     )
     assert again.front != start.front, "the card rated Easy came back: the rating was not kept"
     assert _review.reviews_today(page) == today_before + 1, "the review count was not kept across the restart"
+
+    # The keyboard: Space reveals and 4 rates Easy while the mouse is over the card. In JupyterLab's
+    # command mode these keys would otherwise run notebook commands (4 makes the cell a heading).
+    cells = [(c["type"], c["source"]) for c in _lab.cell_sources(page)]
+    back = _review.reveal_by_key(page)
+    assert back and back != again.front, "Space over the card did not show the answer"
+    page.shot("6-revealed-by-key")
+    by_key = _review.rate_by_key(page, "4", again)
+    page.shot("7-rated-by-key")
+    assert (by_key.reviewed, by_key.total) == (1, again.total), f"session after the 4 key: {by_key}"
+    page.get_by_text("rated Easy").first.wait_for(timeout=10_000)
+    _review.wait_reviews_today(page, today_before + 2)
+    assert [(c["type"], c["source"]) for c in _lab.cell_sources(page)] == cells, "a key over the card reached JupyterLab and changed a cell"
     assert not unexpected_console_errors(page.console_errors), unexpected_console_errors(page.console_errors)

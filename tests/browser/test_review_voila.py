@@ -51,6 +51,14 @@ def test_voila_review_hides_code_and_reviews(voila_review, page):
     page.get_by_text("rated Good").first.wait_for(timeout=10_000)
     _review.wait_reviews_today(page, today_before + 1)  # the rating reached the progress store
 
+    # The same with the keyboard: Space reveals, 3 rates Good (mouse over the card).
+    back = _review.reveal_by_key(page)
+    assert back, "Space over the card did not show the answer"
+    by_key = _review.rate_by_key(page, "3", after)
+    page.shot("4-rated-by-key")
+    assert by_key.reviewed == 2, by_key
+    _review.wait_reviews_today(page, today_before + 2)
+
     unexpected = [
         e for e in unexpected_console_errors(page.console_errors) if not KNOWN_VOILA_EXTENSION_CONSOLE.search(e)
     ]
