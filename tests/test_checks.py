@@ -330,6 +330,23 @@ def test_check_answer_hides_the_answer_and_knows_common_slips(capsys):
         checks.check_answer("q", 901, digest, mistakes=slip)
 
 
+def test_check_answer_forgives_float_noise_but_not_wrong_digits(capsys):
+    # a right answer computed in floating point, a hair from an integer or from a rounding boundary
+    checks.check_answer("params", 196_608_000.00000003, checks.answer_digest(196_608_000, "params"))
+    checks.check_answer("params", np.float32(6.0000005), checks.answer_digest(6, "params"))
+    boundary = checks.answer_digest(0.0125, "ratio")  # "0.013"
+    checks.check_answer("ratio", 0.0125 - 1e-12, boundary)  # would print as 0.012 on its own
+    assert capsys.readouterr().out.count("passed") == 3
+    for wrong in (0.0141, 0.0115, 0.012):  # three decimals: 0.0125 <= x < 0.0135 all read "0.013"
+        with pytest.raises(checks.CheckFailed, match="is not right"):
+            checks.check_answer("ratio", wrong, boundary)
+    with pytest.raises(checks.CheckFailed, match="is not right"):
+        checks.check_answer("params", 6.01, checks.answer_digest(6, "params"))
+    for bad in (float("nan"), float("inf"), 10**400):
+        with pytest.raises(checks.CheckFailed, match="not a .*number"):
+            checks.check_answer("params", bad, checks.answer_digest(6, "params"))
+
+
 # ---- hint ladder ----
 
 def flipped(x, w, b=None, stride=1):

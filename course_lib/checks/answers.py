@@ -7,6 +7,7 @@ graded notebooks rely on their hidden tests, which compare the value itself.
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Mapping
 
 from .feedback import Diagnosis, fail, passed
@@ -14,16 +15,40 @@ from .feedback import Diagnosis, fail, passed
 __all__ = ["answer_digest", "check_answer"]
 
 
+#: float noise tolerated around a rounding boundary or an integer: relative to the value, at least this absolute
+_NOISE = 1e-6
+
+
 def _canonical(value) -> str:
+    """The text that is hashed: digits for an integer, three decimals for anything else."""
     number = float(value)
     if number.is_integer():
         return str(int(number))
     return f"{number:.3f}"
 
 
+def _canonical_forms(value) -> set[str]:
+    """The canonical text of ``value`` and of the values a float-noise away from it.
+
+    A correct answer computed in floating point can land a hair from an integer (6.0000001) or from
+    a rounding boundary (0.01249999 for 0.0125); those noise-sized nudges must not fail a right answer.
+    """
+    number = float(value)
+    noise = _NOISE * max(1.0, abs(number))
+    forms = {_canonical(number), _canonical(number - noise), _canonical(number + noise)}
+    nearest = round(number)
+    if abs(number - nearest) <= noise:
+        forms.add(str(int(nearest)))
+    return forms
+
+
 def answer_digest(value, salt: str) -> str:
     """sha256 of the canonical text of ``value`` (ints as digits, floats to 3 decimals) salted by the question id."""
-    return hashlib.sha256(f"{salt}:{_canonical(value)}".encode()).hexdigest()[:16]
+    return _digest_of(_canonical(value), salt)
+
+
+def _digest_of(text: str, salt: str) -> str:
+    return hashlib.sha256(f"{salt}:{text}".encode()).hexdigest()[:16]
 
 
 def check_answer(check_id: str, value, digest: str, mistakes: Mapping[str, tuple[str, ...]] | None = None, hint: str = "") -> None:
@@ -32,12 +57,14 @@ def check_answer(check_id: str, value, digest: str, mistakes: Mapping[str, tuple
         fail(check_id, Diagnosis("missing", "Replace the placeholder with your number."))
     try:
         float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         fail(check_id, Diagnosis("not_a_number", f"Your answer {value!r} is not a number."))
-    got = answer_digest(value, check_id)
-    if got == digest:
+    if not math.isfinite(float(value)):
+        fail(check_id, Diagnosis("not_a_number", f"Your answer {value!r} is not a finite number."))
+    if digest in {_digest_of(text, check_id) for text in _canonical_forms(value)}:
         passed(check_id, "correct.")
         return
+    got = answer_digest(value, check_id)
     for wrong, texts in (mistakes or {}).items():
         if got == wrong:
             fail(check_id, Diagnosis("known_mistake", f"{value!r} is a common wrong answer. {texts[0]}", tuple(texts[1:]) + ((hint,) if hint else ())))
