@@ -42,7 +42,13 @@ _SCHEDULERS = (None, "onecycle", "cosine")
 
 
 def seed_everything(seed: int) -> int:
-    """Seed Python's ``random``, NumPy's global RNG and torch (CPU and CUDA); return ``seed``."""
+    """Seed Python's ``random``, NumPy's global RNG and torch (CPU and CUDA); return ``seed``.
+
+    It also sets ``PYTHONHASHSEED`` for processes started afterwards (data-loader workers that spawn);
+    string hashing in the running process was fixed at start-up and cannot change. Full bitwise
+    reproducibility also needs the same thread count (``torch.set_num_threads``), as sums over
+    threads are added in a different order.
+    """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
     seed = int(seed)
