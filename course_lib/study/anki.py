@@ -20,6 +20,7 @@ from pathlib import Path
 import genanki
 
 from course_lib.study.decks import Card
+from course_lib.study.text import to_html
 
 __all__ = ["export_anki", "stable_id", "card_guid", "to_anki_html", "MODEL_NAME"]
 
@@ -40,16 +41,9 @@ def card_guid(card: Card) -> str:
     return genanki.guid_for("convcourse", card.id)
 
 
-_DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
-_INLINE = re.compile(r"\$(.+?)\$", re.S)
-
-
 def to_anki_html(text: str) -> str:
-    """Escape HTML, keep line breaks, and switch maths to Anki's MathJax delimiters."""
-    out = html.escape(text, quote=False)
-    out = _DISPLAY.sub(lambda m: r"\[" + m.group(1) + r"\]", out)
-    out = _INLINE.sub(lambda m: r"\(" + m.group(1) + r"\)", out)
-    return out.replace("\n", "<br>")
+    """The card text as Anki HTML: the same formatting as in the notebook, maths in Anki's MathJax delimiters."""
+    return to_html(text, math="anki")
 
 
 def _model() -> genanki.Model:
