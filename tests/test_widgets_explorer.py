@@ -171,3 +171,15 @@ def test_figure_is_shown_in_the_image_widget():
     assert ex.image.value == ex.png and ex.image in ex.output.children
     ex.kernel.value = 4
     assert ex.image.value == ex.png and ex.png.startswith(b"\x89PNG")
+
+
+def test_feature_map_axes_count_whole_units():
+    explorer = ConvExplorer(kernel_size=4, n_filters=2, stride=2, padding=2)
+    maps = [ax for ax in explorer.figure.axes if ax.get_title().startswith("feature map")]
+    assert len(maps) == 2
+    for ax in maps:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    one_d = ConvExplorer(np.sin(np.arange(40) / 3.0), kernel_size=5, stride=2)
+    unit_axis = [ax for ax in one_d.figure.axes if ax.get_xlabel() == "output unit"][0]
+    assert all(float(t).is_integer() for t in unit_axis.get_xticks())

@@ -30,6 +30,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from course_lib.viz.conv import _pad_amounts
 
@@ -380,6 +381,8 @@ class ConvExplorer:
                                      lw=2, hatch="xx"))
             ax_m.set_title(f"feature map {c}", fontsize=9)
             ax_m.set_xlabel("output col", fontsize=8)
+            for axis in (ax_m.xaxis, ax_m.yaxis):  # unit indices: whole numbers only
+                axis.set_major_locator(MaxNLocator(integer=True))
             if c == 0:
                 ax_m.set_ylabel("output row", fontsize=8)
         fig.suptitle(f"{f} filter(s) of {self.kernel.value}×{self.kernel.value}, stride {self.stride.value}, "
@@ -412,6 +415,8 @@ class ConvExplorer:
         ax_k.set_ylabel("weight")
         ax_m.set_title(f"feature maps ({self.activation.value}); grey line = unit {unit}", fontsize=9)
         ax_m.set_xlabel("output unit")
+        ax_m.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_k.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax_m.set_ylabel("response")
         ax_m.legend(fontsize=7)
 
