@@ -134,7 +134,7 @@ def report(findings: list[Finding], out=None) -> int:
         for f in problems:
             print(f"  - {f.name}: {f.fix}", file=out)
         return 1
-    print("\nAll good: open lessons/00_start_here.ipynb in JupyterLab to begin.", file=out)
+    print("\nAll good: this machine is ready for the course (it starts at lessons/00_start_here.ipynb).", file=out)
     return 0
 
 

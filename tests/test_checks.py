@@ -109,6 +109,12 @@ def test_not_implemented_and_not_callable():
 
     assert diagnose(checks.check_conv1d, stub)[0] == "not_implemented"
     assert diagnose(checks.check_conv1d, np.zeros(3))[0] == "not_callable"
+    # every check that calls learner code says the same thing about the release stub
+    for check, fn in [(checks.check_conv1d, stub), (checks.check_output_size, lambda n, k, stride=1, padding=0: stub(0, 0)),
+                      (checks.check_dense_params, lambda *a, **k: stub(0, 0))]:
+        key, message = diagnose(check, fn)
+        assert key == "not_implemented", (check.__name__, key, message)
+        assert "replace the `raise NotImplementedError(...)` line in its cell" in message, message
 
 
 def test_wrong_values_point_at_the_first_bad_entry():

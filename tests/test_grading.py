@@ -201,7 +201,7 @@ def _hidden_lines(ps: str) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("student", ["solution", "convolve", "patcher", "loops"])
+@pytest.mark.parametrize("student", ["solution", "blank", "convolve", "raises", "patcher", "loops"])
 def test_feedback_html_contains_no_hidden_test_source(graded, student):
     course, _ = graded
     page = _visible_text((course / "feedback" / student / "ps2" / "ps2.html").read_text(encoding="utf-8"))
@@ -210,4 +210,5 @@ def test_feedback_html_contains_no_hidden_test_source(graded, student):
     assert len(hidden) > 20
     leaked = [line for line in hidden if line in page]
     assert not leaked, leaked[:3]
-    assert "BEGIN HIDDEN TESTS" not in page
+    assert "BEGIN HIDDEN TESTS" not in page and "set_mode" not in page  # not even quoted by a traceback
+    assert "MARK SCHEME" not in page and "1 point: the locally connected layer has different weights" not in page

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import reference as ref
 from .diagnose import Case, describe_shape, run_cases
-from .feedback import Diagnosis, fail, passed
+from .feedback import Diagnosis, fail, not_implemented, passed
 
 __all__ = [
     "check_output_size",
@@ -123,7 +123,7 @@ def check_output_size(fn: Callable, check_id: str = "output_size") -> None:
         try:
             got = fn(n, k, stride=s, padding=p)
         except NotImplementedError:
-            fail(check_id, Diagnosis("not_implemented", "output_size still raises NotImplementedError."))
+            not_implemented(check_id, "output_size")
         except Exception as exc:  # noqa: BLE001
             fail(check_id, Diagnosis("raised", f"{call} raised {type(exc).__name__}: {exc}.",
                                      ("Accept the keyword arguments stride= and padding=.",)))

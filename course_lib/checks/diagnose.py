@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .feedback import Diagnosis, fail
+from .feedback import Diagnosis, fail, not_implemented
 
 __all__ = ["Case", "run_cases", "as_array", "close", "describe_shape"]
 
@@ -86,7 +86,7 @@ def run_cases(
         try:
             raw = _call(fn, case)
         except NotImplementedError:
-            fail(check_id, Diagnosis("not_implemented", f"{name} still raises NotImplementedError: replace the `raise NotImplementedError()` line with your code."))
+            not_implemented(check_id, name)
         except Exception as exc:  # noqa: BLE001 - any learner error becomes a diagnosis
             where = traceback.extract_tb(exc.__traceback__)[-1]
             fail(check_id, Diagnosis(

@@ -186,6 +186,15 @@ def fail(check_id: str, diagnosis: Diagnosis) -> None:
     raise CheckFailed(format_failure(check_id, diagnosis, level), check_id, diagnosis, level)
 
 
+def not_implemented(check_id: str, name: str) -> None:
+    """Fail because the learner's ``name`` still raises the release's ``NotImplementedError`` stub."""
+    fail(check_id, Diagnosis(
+        "not_implemented",
+        f"{name} still raises NotImplementedError: replace the `raise NotImplementedError(...)` line in its cell "
+        "with your code, run that cell, then run this check again.",
+    ))
+
+
 def passed(check_id: str, message: str) -> None:
     """Record a pass and print a short confirmation."""
     record_progress(check_id, True, "")

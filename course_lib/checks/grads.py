@@ -8,7 +8,7 @@ import numpy as np
 
 from . import reference as ref
 from .diagnose import Case, as_array, close, describe_shape, run_cases
-from .feedback import Diagnosis, fail, passed
+from .feedback import Diagnosis, fail, not_implemented, passed
 
 __all__ = ["check_max_pool2d", "check_max_pool2d_backward", "check_conv2d_backward", "check_numerical_gradient"]
 
@@ -99,7 +99,7 @@ def check_conv2d_backward(fn: Callable, check_id: str = "conv2d_backward") -> No
         try:
             result = fn(dy.copy(), x.copy(), w.copy(), stride=s, padding=p)
         except NotImplementedError:
-            fail(check_id, Diagnosis("not_implemented", "conv2d_backward still raises NotImplementedError."))
+            not_implemented(check_id, "conv2d_backward")
         except Exception as exc:  # noqa: BLE001
             fail(check_id, Diagnosis("raised", f"{call} raised {type(exc).__name__}: {exc} on {label}.",
                                      ("Print the shapes of dy, the window you slice and w at the failing line.",)))
@@ -156,7 +156,7 @@ def check_numerical_gradient(fn: Callable, check_id: str = "numerical_gradient")
         try:
             got = fn(lambda: func(x), x, eps=1e-5)
         except NotImplementedError:
-            fail(check_id, Diagnosis("not_implemented", "numerical_gradient still raises NotImplementedError."))
+            not_implemented(check_id, "numerical_gradient")
         except Exception as exc:  # noqa: BLE001
             fail(check_id, Diagnosis("raised", f"numerical_gradient on f = {name} raised {type(exc).__name__}: {exc}.",
                                      ("Call f() with no arguments: it reads x, which you perturb in place.",)))

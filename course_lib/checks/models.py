@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .feedback import Diagnosis, fail, passed
+from .feedback import Diagnosis, fail, not_implemented, passed
 
 __all__ = ["check_ekgnet", "check_classifier_output"]
 
@@ -15,7 +15,7 @@ def _forward(model, x, check_id, name):
         with torch.no_grad():
             return model(x)
     except NotImplementedError:
-        fail(check_id, Diagnosis("not_implemented", f"{name}.forward still raises NotImplementedError."))
+        not_implemented(check_id, f"{name}.forward")
     except Exception as exc:  # noqa: BLE001
         fail(check_id, Diagnosis("raised", f"{name} raised {type(exc).__name__}: {exc} on input of shape {tuple(x.shape)}.",
                                  ("Print x.shape after every layer in forward() to see where the sizes stop matching.",)))
