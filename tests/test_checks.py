@@ -348,6 +348,8 @@ def test_check_answer_forgives_float_noise_but_not_wrong_digits(capsys):
             checks.check_answer("ratio", wrong, boundary)
     with pytest.raises(checks.CheckFailed, match="is not right"):
         checks.check_answer("params", 6.01, checks.answer_digest(6, "params"))
+    with pytest.raises(checks.CheckFailed, match="is not right"):  # big counts stay exact to float32 precision
+        checks.check_answer("params", 196_608_100, checks.answer_digest(196_608_000, "params"))
     for bad in (float("nan"), float("inf"), 10**400):
         with pytest.raises(checks.CheckFailed, match="not a .*number"):
             checks.check_answer("params", bad, checks.answer_digest(6, "params"))

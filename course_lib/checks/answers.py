@@ -15,8 +15,9 @@ from .feedback import Diagnosis, fail, passed
 __all__ = ["answer_digest", "check_answer"]
 
 
-#: float noise tolerated around a rounding boundary or an integer: relative to the value, at least this absolute
-_NOISE = 1e-6
+#: float noise forgiven around a rounding boundary or an integer: relative to the value (about float32 precision;
+#: absolute below 1). Large counts stay strict: 196,608,000 accepts at most ±19.
+_NOISE = 1e-7
 
 
 def _canonical(value) -> str:
