@@ -89,6 +89,11 @@ def labextension_dirs() -> list[Path]:
     return [Path(p) / "labextensions" for p in jupyter_path()]
 
 
+def _installed_in(dirs: list[Path], extension: str) -> Path | None:
+    """The first of ``dirs`` holding the prebuilt JupyterLab ``extension``, or None."""
+    return next((d for d in dirs if (d / extension / "package.json").is_file()), None)
+
+
 def check_jupyterlab() -> list[Finding]:
     findings = []
     try:
@@ -97,15 +102,16 @@ def check_jupyterlab() -> list[Finding]:
     except ImportError:
         findings.append(Finding("JupyterLab", False, "not installed", INSTALL_FIX))
         return findings
-    found = [d for d in labextension_dirs() if (d / WIDGET_EXTENSION / "package.json").is_file()]
+    dirs = labextension_dirs()
+    found = _installed_in(dirs, WIDGET_EXTENSION)
     if found:
-        findings.append(Finding("widget extension", True, f"{WIDGET_EXTENSION} in {found[0]}"))
+        findings.append(Finding("widget extension", True, f"{WIDGET_EXTENSION} in {found}"))
     else:
         findings.append(Finding("widget extension", False, f"{WIDGET_EXTENSION} not found",
                                 "run `pip install -U ipywidgets jupyterlab_widgets`, then restart JupyterLab"))
-    keys = [d for d in labextension_dirs() if (d / KEYBOARD_EXTENSION / "package.json").is_file()]
+    keys = _installed_in(dirs, KEYBOARD_EXTENSION)
     if keys:
-        findings.append(Finding("flashcard keys", True, f"{KEYBOARD_EXTENSION} in {keys[0]}", required=False))
+        findings.append(Finding("flashcard keys", True, f"{KEYBOARD_EXTENSION} in {keys}", required=False))
     else:
         findings.append(Finding("flashcard keys", False, f"{KEYBOARD_EXTENSION} not found: the flashcards work with "
                                 "buttons only", "run `pip install ipyevents`, then restart JupyterLab", required=False))

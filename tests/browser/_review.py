@@ -56,27 +56,35 @@ def reviews_today(page) -> int:
     return int(match.group(1))
 
 
-def reveal(page) -> str:
-    """Press Reveal; return the back of the card once it shows."""
+def _answer_shown(page) -> str:
+    """Wait until the rating buttons are enabled and the back shows; return the back's text."""
     box = review_widget(page)
-    widget_button(box, "Reveal").click()
-    easy = widget_button(box, "Easy")
-    page.wait_for_function("(b) => !b.disabled", arg=easy.element_handle(), timeout=30_000)
+    page.wait_for_function("(b) => !b.disabled", arg=widget_button(box, "Easy").element_handle(), timeout=30_000)
     back = box.locator(".widget-htmlmath").nth(1)
     back.wait_for(state="visible", timeout=30_000)
     return back.inner_text().strip()
 
 
-def rate(page, rating: str, before: ReviewState) -> ReviewState:
-    """Press the ``rating`` button and wait until the session label moves on."""
-    box = review_widget(page)
-    widget_button(box, rating).click()
+def _moved_on(page, before: ReviewState) -> ReviewState:
+    """Wait until the session label counts one more review than ``before``; return the new state."""
     page.wait_for_function(
         "([el, n]) => { const m = el.innerText.match(/(\\d+) \\/ (\\d+) reviewed/); return m && Number(m[1]) === n; }",
         arg=[session_label(page).element_handle(), before.reviewed + 1],
         timeout=30_000,
     )
     return read_state(page)
+
+
+def reveal(page) -> str:
+    """Press Reveal; return the back of the card once it shows."""
+    widget_button(review_widget(page), "Reveal").click()
+    return _answer_shown(page)
+
+
+def rate(page, rating: str, before: ReviewState) -> ReviewState:
+    """Press the ``rating`` button and wait until the session label moves on."""
+    widget_button(review_widget(page), rating).click()
+    return _moved_on(page, before)
 
 
 def wait_reviews_today(page, expected: int, timeout: float = 30_000) -> None:
@@ -91,31 +99,19 @@ def wait_reviews_today(page, expected: int, timeout: float = 30_000) -> None:
 
 def press_key(page, key: str) -> None:
     """Point at the card (ipyevents listens while the mouse is over it) and press ``key`` (Playwright name)."""
-    box = review_widget(page)
-    box.locator(".widget-htmlmath").first.hover()
-    page.wait_for_function(
-        "(el) => el.closest('.ipyevents-watched') !== null", arg=box.locator(".widget-htmlmath").first.element_handle(),
-        timeout=10_000,
-    )
+    front = review_widget(page).locator(".widget-htmlmath").first
+    front.hover()
+    page.wait_for_function("(el) => el.closest('.ipyevents-watched') !== null", arg=front.element_handle(), timeout=10_000)
     page.keyboard.press(key)
 
 
 def reveal_by_key(page) -> str:
     """Space over the card; return the back once it shows."""
     press_key(page, "Space")
-    box = review_widget(page)
-    page.wait_for_function("(b) => !b.disabled", arg=widget_button(box, "Easy").element_handle(), timeout=30_000)
-    back = box.locator(".widget-htmlmath").nth(1)
-    back.wait_for(state="visible", timeout=30_000)
-    return back.inner_text().strip()
+    return _answer_shown(page)
 
 
 def rate_by_key(page, digit: str, before: ReviewState) -> ReviewState:
     """Press ``digit`` (1 Again … 4 Easy) over the card and wait until the session label moves on."""
     press_key(page, digit)
-    page.wait_for_function(
-        "([el, n]) => { const m = el.innerText.match(/(\\d+) \\/ (\\d+) reviewed/); return m && Number(m[1]) === n; }",
-        arg=[session_label(page).element_handle(), before.reviewed + 1],
-        timeout=30_000,
-    )
-    return read_state(page)
+    return _moved_on(page, before)
