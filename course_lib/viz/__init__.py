@@ -3,7 +3,7 @@ receptive fields, sliding windows) and ``training`` (training curves)."""
 
 import importlib
 
-_SUBMODULES = ("conv", "training")
+_SUBMODULES = ("conv", "training", "explorer", "png")
 
 
 def __getattr__(name):
