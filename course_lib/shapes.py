@@ -2,8 +2,9 @@
 
 Conventions:
 
-- ``kernel`` and ``output_size`` are an int (a 1-D layer) or a tuple with one value per
-  spatial dimension (``(3, 3)`` for a 2-D 3x3 kernel);
+- ``kernel_size`` and ``output_size`` are an int (a 1-D layer) or a tuple with one value per
+  spatial dimension (``(3, 3)`` for a 2-D 3x3 kernel); ``kernel_size`` is torch's name for it, and
+  the older keyword ``kernel=`` (and a ``"kernel"`` key in layer specs) is still accepted;
 - one multiply-add counts as **2 FLOPs**; bias additions and activations are not counted
   (they are one add per output, negligible next to the products).
 
@@ -17,6 +18,7 @@ Example (lesson 01: why dense layers do not scale to images)::
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -35,6 +37,20 @@ def _positive(name: str, value: Any, minimum: int = 1) -> int:
     return check_int(value, name, minimum=minimum)
 
 
+def _accepts_old_kernel_keyword(fn):
+    """Let ``fn(..., kernel=3)`` keep working after the argument was renamed ``kernel_size`` (as in torch)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "kernel" in kwargs:
+            if "kernel_size" in kwargs:
+                raise TypeError(f"{fn.__name__}: give kernel_size or kernel (its older name), not both")
+            kwargs["kernel_size"] = kwargs.pop("kernel")
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _per_dim(name: str, value: Any, minimum: int = 1) -> tuple[int, ...]:
     if isinstance(value, (tuple, list)):
         if not value:
@@ -44,11 +60,12 @@ def _per_dim(name: str, value: Any, minimum: int = 1) -> tuple[int, ...]:
 
 
 # ----------------------------------------------------------------------------- output size
-def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0,
+@_accepts_old_kernel_keyword
+def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int | str = 0,
                      dilation: int = 1) -> int:
     """Output length of a convolution (or pooling) along one dimension.
 
-        n_out = floor((n + 2*padding - dilation*(kernel - 1) - 1) / stride) + 1
+        n_out = floor((n + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
 
     ``padding`` may be an int (zeros on *each* side), ``"valid"`` (0) or ``"same"`` (returns
     ``n``; stride must be 1, as in PyTorch).  Raises ``ValueError`` when the (dilated) kernel
@@ -60,7 +77,7 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 
     9
     """
     n = _positive("n", n)
-    kernel = _positive("kernel", kernel)
+    kernel = _positive("kernel_size", kernel_size)
     stride = _positive("stride", stride)
     dilation = _positive("dilation", dilation)
     if isinstance(padding, str) and padding not in ("valid", "same"):
@@ -106,7 +123,7 @@ def receptive_field(layers: Iterable[Sequence[int]]) -> list[ReceptiveField]:
             raise ValueError(
                 f"layers[{index}] must be (kernel, stride) or (kernel, stride, dilation); got {layer!r}"
             )
-        kernel = _positive(f"layers[{index}] kernel", layer[0])
+        kernel = _positive(f"layers[{index}] kernel_size", layer[0])
         stride = _positive(f"layers[{index}] stride", layer[1])
         dilation = _positive(f"layers[{index}] dilation", layer[2]) if len(layer) == 3 else 1
         size += dilation * (kernel - 1) * jump
@@ -122,23 +139,25 @@ def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
     return n_in * n_out + (n_out if bias else 0)
 
 
-def conv_params(c_in: int, c_out: int, kernel: int | Sequence[int], bias: bool = True) -> int:
-    """Parameters of a convolution: ``c_out * c_in * prod(kernel)`` weights (+ ``c_out`` biases).
+@_accepts_old_kernel_keyword
+def conv_params(c_in: int, c_out: int, kernel_size: int | Sequence[int], bias: bool = True) -> int:
+    """Parameters of a convolution: ``c_out * c_in * prod(kernel_size)`` weights (+ ``c_out`` biases).
 
     Independent of the input size: the same kernels slide over every position.
     """
     c_in, c_out = _positive("c_in", c_in), _positive("c_out", c_out)
-    return c_out * c_in * math.prod(_per_dim("kernel", kernel)) + (c_out if bias else 0)
+    return c_out * c_in * math.prod(_per_dim("kernel_size", kernel_size)) + (c_out if bias else 0)
 
 
-def locally_connected_params(c_in: int, c_out: int, kernel: int | Sequence[int],
+@_accepts_old_kernel_keyword
+def locally_connected_params(c_in: int, c_out: int, kernel_size: int | Sequence[int],
                              output_size: int | Sequence[int], bias: bool = True) -> int:
     """Parameters of a locally connected layer (a convolution without weight sharing):
-    one kernel per output position, so ``prod(output_size) * c_out * c_in * prod(kernel)``
+    one kernel per output position, so ``prod(output_size) * c_out * c_in * prod(kernel_size)``
     weights (+ one bias per output channel and position, ``prod(output_size) * c_out``)."""
     c_in, c_out = _positive("c_in", c_in), _positive("c_out", c_out)
     positions = math.prod(_per_dim("output_size", output_size))
-    weights = positions * c_out * c_in * math.prod(_per_dim("kernel", kernel))
+    weights = positions * c_out * c_in * math.prod(_per_dim("kernel_size", kernel_size))
     return weights + (positions * c_out if bias else 0)
 
 
@@ -152,7 +171,7 @@ def param_count(spec_or_module: Any) -> int:
     keyword arguments of :func:`dense_params` / :func:`conv_params` /
     :func:`locally_connected_params`::
 
-        param_count([{"kind": "conv", "c_in": 1, "c_out": 32, "kernel": 3},
+        param_count([{"kind": "conv", "c_in": 1, "c_out": 32, "kernel_size": 3},
                      {"kind": "dense", "n_in": 32 * 26 * 26, "n_out": 10}])
 
     For a ``torch.nn.Module`` it counts every parameter (trainable or not) once.
@@ -193,22 +212,24 @@ def dense_flops(n_in: int, n_out: int, batch: int = 1) -> int:
     return 2 * _positive("batch", batch) * _positive("n_in", n_in) * _positive("n_out", n_out)
 
 
-def conv_flops(c_in: int, c_out: int, kernel: int | Sequence[int], output_size: int | Sequence[int],
+@_accepts_old_kernel_keyword
+def conv_flops(c_in: int, c_out: int, kernel_size: int | Sequence[int], output_size: int | Sequence[int],
                batch: int = 1) -> int:
-    """FLOPs of a convolution's forward pass: ``2 * batch * prod(output_size) * c_out * c_in * prod(kernel)``.
+    """FLOPs of a convolution's forward pass: ``2 * batch * prod(output_size) * c_out * c_in * prod(kernel_size)``.
 
-    Every output value is a dot product of length ``c_in * prod(kernel)``.  The backward pass
+    Every output value is a dot product of length ``c_in * prod(kernel_size)``.  The backward pass
     costs about twice this (one such product for dx, one for dw).
     """
     positions = math.prod(_per_dim("output_size", output_size))
     return (2 * _positive("batch", batch) * positions * _positive("c_out", c_out)
-            * _positive("c_in", c_in) * math.prod(_per_dim("kernel", kernel)))
+            * _positive("c_in", c_in) * math.prod(_per_dim("kernel_size", kernel_size)))
 
 
-def locally_connected_flops(c_in: int, c_out: int, kernel: int | Sequence[int],
+@_accepts_old_kernel_keyword
+def locally_connected_flops(c_in: int, c_out: int, kernel_size: int | Sequence[int],
                             output_size: int | Sequence[int], batch: int = 1) -> int:
     """Same arithmetic as a convolution (only the weights differ per position)."""
-    return conv_flops(c_in, c_out, kernel, output_size, batch)
+    return conv_flops(c_in, c_out, kernel_size, output_size, batch)
 
 
 _FLOP_KINDS = {"dense": dense_flops, "conv": conv_flops, "locally_connected": locally_connected_flops}
