@@ -249,21 +249,11 @@ class ConvExplorer:
         if position is not None:
             check_int(position, "position", minimum=0, where="ConvExplorer")
         old = {key: getattr(self, self._CONTROLS[key]).value for key in settings}
-        self._held = True
-        try:
-            for key, value in settings.items():
-                getattr(self, self._CONTROLS[key]).value = value
-        finally:
-            self._held = False
+        self._apply(settings)
         if position is not None:
             units = self.n_out ** self.ndim
             if not position < max(units, 1):
-                self._held = True
-                try:
-                    for key, value in old.items():
-                        getattr(self, self._CONTROLS[key]).value = value
-                finally:
-                    self._held = False
+                self._apply(old)
                 raise ValueError(f"ConvExplorer: position must be an int in 0..{max(units - 1, 0)} "
                                  f"(the output has {units} units); got {position!r}")
         self._recompute()
@@ -275,6 +265,15 @@ class ConvExplorer:
                 self._updating = False
         self._draw()
         return self
+
+    def _apply(self, values: dict) -> None:
+        """Set several controls (checked values) without recomputing or redrawing in between."""
+        self._held = True
+        try:
+            for key, value in values.items():
+                getattr(self, self._CONTROLS[key]).value = value
+        finally:
+            self._held = False
 
     def _on_position(self, change):
         if not self._updating:
