@@ -259,6 +259,8 @@ class ProgressStore:
         self.damaged: list[str] = []  # one line per skipped row (see module docstring)
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path (str or Path) or ':memory:', got {describe(path)}")
+        if isinstance(path, str) and not path.strip():
+            raise ValueError("path: expected a file path (e.g. progress.sqlite3), got an empty string")
         if str(path) == ":memory:":
             self.path = None
             self._conn = _connect(":memory:")
