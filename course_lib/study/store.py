@@ -101,6 +101,7 @@ CREATE INDEX IF NOT EXISTS check_result_id ON check_result (check_id);
 
 
 _TABLES = ("card_state", "review_log", "check_result")
+_ROW_LEVEL = ("CHECK constraint failed", "NULL value in")
 
 
 class ProgressStoreWarning(UserWarning):
@@ -210,13 +211,16 @@ def _diagnose(conn: sqlite3.Connection, path: Path) -> tuple[str, str]:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
     except sqlite3.DatabaseError as exc:
         if not is_corruption(exc):
             raise explain(exc, path, BUSY_TIMEOUT_MS / 1000) from exc
         return "corrupt", f"it is not a readable SQLite database ({exc})"
-    if check != "ok":
-        return "corrupt", f"SQLite integrity check failed ({check})"
+    # A row breaking a CHECK or NOT NULL rule is a damaged row, not a damaged file: the row
+    # readers skip it and keep the rest (see store_rows).
+    damage = [p for p in problems if p != "ok" and not p.startswith(_ROW_LEVEL)]
+    if damage:
+        return "corrupt", f"SQLite integrity check failed ({damage[0]})"
     if app_id == 0 and not tables:
         return "fresh", "empty"
     if app_id != APPLICATION_ID:

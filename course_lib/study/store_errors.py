@@ -100,7 +100,7 @@ def check_path(path: Path) -> ProgressStoreError | None:
     if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
         return ProgressStoreError(
             "read-only folder", path,
-            f"The folder {parent} of the progress file is read-only for you, and SQLite must create "
+            f"The folder {parent} of the progress file {path} is read-only for you, and SQLite must create "
             f"its journal files next to the progress file. Make the folder writable (chmod u+w {parent}), "
             f"{_CHOOSE_ANOTHER}. Nothing was changed.",
         )

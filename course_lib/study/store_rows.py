@@ -35,11 +35,14 @@ def _int(value, column: str, low: int, high: int | None = None, optional: bool =
     return value
 
 
-def _real(value, column: str, positive: bool = False) -> float | None:
+def _real(value, column: str, positive: bool = False, at_most: float | None = None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or (positive and value <= 0):
-        raise DamagedRow(f"{column} is {value!r}, expected a finite {'positive ' if positive else ''}number")
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+            or (positive and value <= 0) or (at_most is not None and not 0 <= value <= at_most)):
+        kind = "positive " if positive else ""
+        bound = f" in 0..{at_most:g}" if at_most is not None else ""
+        raise DamagedRow(f"{column} is {value!r}, expected a finite {kind}number{bound}")
     return float(value)
 
 
@@ -62,14 +65,21 @@ def parse_card_row(row) -> tuple[str, fsrs.Card, int, int]:
     if not isinstance(card_id, str) or not card_id:
         raise DamagedRow(f"card_id is {card_id!r}, expected a non-empty string")
     state = _int(state, "state", 1, max(int(s) for s in State))
+    stability, difficulty = _real(stability, "stability", positive=True), _real(difficulty, "difficulty")
+    last = parse_time(last_review, "last_review", optional=True)
+    if (stability is None) != (difficulty is None) or (stability is not None and last is None):
+        raise DamagedRow(f"stability {stability!r}, difficulty {difficulty!r} and last_review {last_review!r} "
+                         "do not belong together (a reviewed card has all three)")
+    if state != int(State.Learning) and stability is None:
+        raise DamagedRow(f"state is {State(state).name} but the card has no stability")
     card = fsrs.Card(
         card_id=fsrs_card_id(card_id),
         state=State(state),
         step=_int(step, "step", 0, optional=True),
-        stability=_real(stability, "stability", positive=True),
-        difficulty=_real(difficulty, "difficulty"),
+        stability=stability,
+        difficulty=difficulty,
         due=parse_time(due, "due"),
-        last_review=parse_time(last_review, "last_review", optional=True),
+        last_review=last,
     )
     return card_id, card, _int(reps, "reps", 0), _int(lapses, "lapses", 0)
 
@@ -86,9 +96,9 @@ def parse_log_row(row) -> tuple:
         parse_time(reviewed_at, "reviewed_at"),
         _int(duration, "duration_ms", 0, optional=True),
         _int(before, "state_before", 0, max(int(s) for s in State)),
-        _real(recall, "retrievability"),
+        _real(recall, "retrievability", at_most=1.0),
         parse_time(due_after, "due_after"),
-        _real(stability, "stability_after"),
+        _real(stability, "stability_after", positive=True),
     )
 
 
