@@ -37,8 +37,8 @@ def choose_device(prefer: str | None = None):
         "cpu": True,
     }
     if wanted is not None:
-        kind, _, index = wanted.partition(":")  # "cuda:1" names a CUDA device by index
-        if kind not in _KNOWN or (index and not index.isdigit()):
+        kind, colon, index = wanted.partition(":")  # "cuda:1" names a CUDA device by index
+        if kind not in _KNOWN or (colon and not index.isdigit()):
             raise DeviceChoiceError(
                 f"device: expected one of {', '.join(_KNOWN)}, optionally with an index such as cuda:1 "
                 f"(from the argument or ${ENV_VAR}), got {wanted!r}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 
-__all__ = ["text_arg", "count_arg", "describe", "utf8_problem"]
+__all__ = ["text_arg", "count_arg", "describe", "utf8_problem", "join_surrogate_pairs"]
 
 
 def describe(value) -> str:
@@ -21,6 +21,15 @@ def describe(value) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{type(value).__name__} {text}"
+
+
+def join_surrogate_pairs(text: str) -> str:
+    """``text`` with escaped UTF-16 surrogate pairs (YAML's ``"\ud83d\ude00"``) joined into the
+    characters they encode; a lone surrogate is left for :func:`utf8_problem` to report."""
+    try:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        return text
 
 
 def utf8_problem(text: str) -> str | None:

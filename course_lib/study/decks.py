@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from course_lib.study.args import describe as _describe, utf8_problem
+from course_lib.study.args import describe as _describe, join_surrogate_pairs, utf8_problem
 
 __all__ = ["Card", "DeckError", "load_deck", "load_decks", "default_deck_folder", "resolve_deck_path"]
 
@@ -78,6 +78,7 @@ def _check_text(path, label, field, value) -> str:
     """``value`` stripped, if it is a non-empty string that UTF-8 can hold (Anki, the store)."""
     if not isinstance(value, str) or not value.strip():
         raise DeckError(path, f"expected a non-empty string, got {_describe(value)}", label, field)
+    value = join_surrogate_pairs(value)
     problem = utf8_problem(value)
     if problem is not None:
         raise DeckError(path, f"expected text, but {problem}", label, field)
