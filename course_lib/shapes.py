@@ -99,6 +99,11 @@ def receptive_field(layers: Iterable[Sequence[int]]) -> list[ReceptiveField]:
     >>> [(rf.size, rf.jump) for rf in receptive_field([(3, 1), (3, 1), (2, 2), (3, 1)])]
     [(3, 1), (5, 1), (6, 2), (10, 2)]
     """
+    if isinstance(layers, (str, bytes, dict)) or not hasattr(layers, "__iter__"):
+        raise TypeError(
+            f"layers must be a list of (kernel, stride) or (kernel, stride, dilation) tuples; "
+            f"got {type(layers).__name__} {layers!r}"
+        )
     size, jump = 1, 1
     result = []
     for index, layer in enumerate(layers):
@@ -157,6 +162,11 @@ def param_count(spec_or_module: Any) -> int:
 
     For a ``torch.nn.Module`` it counts every parameter (trainable or not) once.
     """
+    if isinstance(spec_or_module, type):
+        raise TypeError(
+            f"param_count: got the class {spec_or_module.__name__}, expected a module instance or a spec; "
+            f"create the layer first, e.g. {spec_or_module.__name__}(...) with its arguments"
+        )
     if hasattr(spec_or_module, "parameters") and callable(spec_or_module.parameters):
         seen, total = set(), 0
         for p in spec_or_module.parameters():
@@ -167,16 +177,19 @@ def param_count(spec_or_module: Any) -> int:
     return _sum_over_specs(spec_or_module, _SPEC_KINDS, "param_count")
 
 
-def _sum_over_specs(spec: Any, table: dict, fname: str) -> int:
+def _sum_over_specs(spec: Any, table: dict, fname: str, depth: int = 0) -> int:
     if isinstance(spec, (list, tuple)):
-        return sum(_sum_over_specs(s, table, fname) for s in spec)
+        if depth >= 8:
+            raise ValueError(f"{fname}: specs nested more than 8 lists deep (a list that contains itself?); "
+                             "expected a list of spec dicts")
+        return sum(_sum_over_specs(s, table, fname, depth + 1) for s in spec)
     if not isinstance(spec, dict) or "kind" not in spec:
         raise TypeError(
             f"{fname}: expected a torch module, a dict with a 'kind' key ({', '.join(table)}) or a "
             f"list of such dicts; got {type(spec).__name__} {spec!r}"
         )
     kind = spec["kind"]
-    if kind not in table:
+    if not isinstance(kind, str) or kind not in table:
         raise ValueError(f"{fname}: unknown kind {kind!r}; expected one of {sorted(table)}")
     kwargs = {k: v for k, v in spec.items() if k != "kind"}
     try:

@@ -26,7 +26,11 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-__all__ = ["is_int", "check_int", "positive_int", "nonnegative_int", "int_tuple", "prefix"]
+__all__ = ["is_int", "check_int", "positive_int", "nonnegative_int", "int_tuple", "prefix", "MAX_EXTENT"]
+
+#: the largest kernel, stride, padding or dilation accepted: sizes beyond it cannot index an array
+#: (numpy and torch overflow on them), so they are refused with a message instead
+MAX_EXTENT = 2**31 - 1
 
 
 def prefix(where: str) -> str:
@@ -75,8 +79,10 @@ def nonnegative_int(value: Any, name: str, *, where: str = "") -> int:
     return check_int(value, name, minimum=0, where=where)
 
 
-def int_tuple(value: Any, n: int, name: str, where: str = "", minimum: int = 1) -> tuple[int, ...]:
-    """``value`` (an int or a length-``n`` sequence of ints) as an ``n``-tuple, each ``>= minimum``.
+def int_tuple(value: Any, n: int, name: str, where: str = "", minimum: int = 1,
+              maximum: int = MAX_EXTENT) -> tuple[int, ...]:
+    """``value`` (an int or a length-``n`` sequence of ints) as an ``n``-tuple, each in
+    ``minimum..maximum`` (by default at most :data:`MAX_EXTENT`).
 
     ``int_tuple(2, 2, "stride")`` is ``(2, 2)``; ``int_tuple((1, 3), 2, "stride")`` is ``(1, 3)``.
     """
@@ -94,4 +100,7 @@ def int_tuple(value: Any, n: int, name: str, where: str = "", minimum: int = 1) 
     for v in values:
         if v < minimum:
             raise ValueError(f"{prefix(where)}{name} must be >= {minimum} in every dimension; got {value!r}")
+        if v > maximum:
+            raise ValueError(f"{prefix(where)}{name} must be <= {maximum} in every dimension (larger sizes "
+                             f"cannot index an array); got {value!r}")
     return values
