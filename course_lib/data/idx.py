@@ -61,6 +61,9 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     dtype = IDX_TYPES[code]
     expected = math.prod(dims) * dtype.itemsize  # Python ints: dims up to 2**32 each cannot overflow
     got = len(raw) - header_len
+    if math.prod(d for d in dims if d) * dtype.itemsize > np.iinfo(np.intp).max:  # even empty, numpy refuses
+        raise CorruptFileError(f"{name}: IDX dims {tuple(dims)} describe an array too large for any memory; "
+                               "the header is damaged")
     if got < expected:
         raise CorruptFileError(
             f"{name}: truncated IDX file: dims {tuple(dims)} need {expected} data bytes, only {got} present"
