@@ -81,6 +81,8 @@ def real_array(value) -> tuple[np.ndarray | None, str]:
         return None, f"complex numbers ({arr.dtype}); expected real numbers (complex results are never right here)"
     if arr.dtype.kind == "b":
         return None, "booleans (True/False); expected numbers"
+    if arr.dtype.kind in "USO" and any(isinstance(v, (str, bytes)) for v in arr.flat):
+        return None, "text (strings), not numbers; expected numbers (the hidden tests compare numbers)"
     try:
         return arr.astype(np.float64), ""
     except Exception as exc:  # noqa: BLE001 - strings, None inside a list, objects
