@@ -58,6 +58,8 @@ def describe_device(device=None) -> str:
     import torch
 
     device = device if device is not None else choose_device()
+    if not isinstance(device, torch.device):
+        raise TypeError(f"device: expected a torch.device (e.g. choose_device()) or None, got {type(device).__name__}")
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "mps":

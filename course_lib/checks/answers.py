@@ -55,6 +55,11 @@ def _digest_of(text: str, salt: str) -> str:
 
 def check_answer(check_id: str, value, digest: str, mistakes: Mapping[str, tuple[str, ...]] | None = None, hint: str = "") -> None:
     """Pass when ``value`` hashes to ``digest``; ``mistakes`` maps digests of common wrong answers to hints."""
+    for name, arg in (("check_id", check_id), ("digest", digest), ("hint", hint)):
+        if not isinstance(arg, str):
+            raise TypeError(f"{name}: expected a string, got {type(arg).__name__}")
+    if mistakes is not None and not isinstance(mistakes, Mapping):
+        raise TypeError(f"mistakes: expected a dict of digest -> hints, got {type(mistakes).__name__}")
     if value is None or value is Ellipsis:
         fail(check_id, Diagnosis("missing", "Replace the placeholder with your number."))
     try:

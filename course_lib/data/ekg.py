@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import seed_arg
+
 __all__ = ["FS", "WINDOW", "EKG_KINDS", "EKG_LABELS", "make_ekg", "load_synthetic_ekg"]
 
 FS = 50  #: samples per second
@@ -145,7 +147,7 @@ def make_ekg(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n: expected a positive int, got {n!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed_arg(seed, "seed"))
     n_normal = n // 2
     kinds = np.concatenate([np.zeros(n_normal, np.int64), 1 + np.arange(n - n_normal) % (len(EKG_KINDS) - 1)])
     kinds = rng.permutation(kinds)

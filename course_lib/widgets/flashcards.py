@@ -44,6 +44,15 @@ KEY_HINT = "Keys, with the mouse over the card: Space reveal · 1 Again · 2 Har
 _BUTTON_STYLE = {Rating.Again: "danger", Rating.Hard: "warning", Rating.Good: "success", Rating.Easy: "info"}
 
 
+def _card_list(cards) -> list[Card]:
+    """``cards`` as a non-empty list of :class:`Card`, else TypeError."""
+    iterable = hasattr(cards, "__iter__") and not isinstance(cards, (str, bytes, dict))
+    cards = list(cards) if iterable else None
+    if not cards or not all(isinstance(c, Card) for c in cards):
+        raise TypeError("cards: expected a non-empty list of course_lib.study.Card (from load_decks)")
+    return cards
+
+
 class FlashcardReview(widgets.VBox):
     """Review the due cards among ``cards``; progress goes to ``store`` (default: open_store()).
 
@@ -67,9 +76,7 @@ class FlashcardReview(widgets.VBox):
         on_review=None,
         keyboard: bool = True,
     ):
-        cards = list(cards)
-        if not cards or not all(isinstance(c, Card) for c in cards):
-            raise TypeError("cards: expected a non-empty list of course_lib.study.Card (from load_decks)")
+        cards = _card_list(cards)
         limit = count_arg(limit, "limit", minimum=1, optional=True)
         if store is None:
             from course_lib.study.store import open_store
@@ -330,7 +337,7 @@ class ProgressPanel(widgets.VBox):
 
     def __init__(self, store, cards, *, days: int = 30, clock=None, tz=None):
         self.store = store
-        self.card_ids = [c.id for c in cards]
+        self.card_ids = [c.id for c in _card_list(cards)]
         self.days = days
         self.clock = clock or utc_now
         self.tz = tz

@@ -25,6 +25,7 @@ import ipywidgets as widgets
 
 from course_lib.study.args import describe
 from course_lib.study.text import to_html
+from course_lib.validation import check_int
 
 __all__ = ["Quiz", "MultipleChoice", "Numeric", "Ordering", "QuestionView", "QuestionIndexError"]
 
@@ -170,6 +171,7 @@ class QuestionView(widgets.VBox):
     """One question: prompt, input, Check button, feedback and explanation."""
 
     def __init__(self, number: int, question, on_check=None):
+        number = check_int(number, "number", minimum=1, where="QuestionView")
         if not isinstance(question, (MultipleChoice, Numeric, Ordering)):
             raise TypeError(
                 f"questions[{number - 1}]: expected MultipleChoice, Numeric or Ordering, got {type(question).__name__}"
