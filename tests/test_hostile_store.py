@@ -317,18 +317,20 @@ def _damage_cases(table):
     return [(column, value) for column, values in table.items() for value in values]
 
 
-def _set_raw(conn, sql, value):
-    """Write an impossible value past the CHECK constraints (NOT NULL still holds, so no None there)."""
+def damaged(path: Path, sql: str, value) -> Path:
+    """A seeded store at ``path`` (unless it exists) with one impossible ``value`` written by ``sql``
+    past the CHECK constraints (NOT NULL still holds, so no None there)."""
+    if not path.exists():
+        seeded(path)
+    conn = raw(path)
     conn.execute(sql, (value,))
+    conn.close()
+    return path
 
 
 @pytest.mark.parametrize("column, value", _damage_cases(CARD_DAMAGE))
 def test_a_damaged_card_row_is_skipped_reported_and_repaired_by_the_next_review(tmp_path, column, value):
-    path = tmp_path / "p.sqlite3"
-    seeded(path)
-    conn = raw(path)
-    _set_raw(conn, f"UPDATE card_state SET {column} = ? WHERE card_id = 'card-1'", value)
-    conn.close()
+    path = damaged(tmp_path / "p.sqlite3", f"UPDATE card_state SET {column} = ? WHERE card_id = 'card-1'", value)
     with pytest.warns(ProgressStoreWarning, match="card-1") as record:
         store = open_store(path, enable_fuzzing=False)
         states = store.card_states()
@@ -347,11 +349,7 @@ def test_a_damaged_card_row_is_skipped_reported_and_repaired_by_the_next_review(
 
 @pytest.mark.parametrize("column, value", _damage_cases(LOG_DAMAGE))
 def test_a_damaged_log_row_is_skipped_and_the_rest_of_the_history_stays(tmp_path, column, value):
-    path = tmp_path / "p.sqlite3"
-    seeded(path)
-    conn = raw(path)
-    _set_raw(conn, f"UPDATE review_log SET {column} = ? WHERE id = 3", value)
-    conn.close()
+    path = damaged(tmp_path / "p.sqlite3", f"UPDATE review_log SET {column} = ? WHERE id = 3", value)
     with pytest.warns(ProgressStoreWarning, match=column):
         store = open_store(path, enable_fuzzing=False)
         log = store.review_log()
@@ -369,9 +367,7 @@ def test_a_damaged_check_row_is_skipped(tmp_path, column, value):
     seeded(path)
     with open_store(path) as store:
         store.record_check("ps1.size", False, now=T0 + timedelta(hours=1))
-    conn = raw(path)
-    _set_raw(conn, f"UPDATE check_result SET {column} = ? WHERE id = 1", value)
-    conn.close()
+    damaged(path, f"UPDATE check_result SET {column} = ? WHERE id = 1", value)
     with pytest.warns(ProgressStoreWarning):
         with open_store(path) as store:
             summary = store.check_summary()
@@ -412,18 +408,27 @@ _JUNK = st.one_of(st.none(), st.integers(-10**12, 10**12), st.floats(allow_nan=T
                   st.text(max_size=12), st.binary(max_size=6))
 
 
-@settings(max_examples=60)
-@given(row=st.tuples(*[_JUNK] * 8))
-def test_any_junk_card_row_never_breaks_the_store(row, tmp_path_factory):
-    path = tmp_path_factory.mktemp("junk") / "p.sqlite3"
+def junk_store(folder: Path, sql: str, row) -> Path:
+    """A store of three reviews plus one junk row (``assume``: NOT NULL columns refuse None, so
+    such a row cannot exist on disk)."""
+    from hypothesis import assume
+
+    path = folder / "p.sqlite3"
     seeded(path, reviews=3)
     conn = raw(path)
     try:
-        conn.execute("INSERT INTO card_state VALUES ('junk', ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        conn.execute(sql, row)
     except sqlite3.IntegrityError:
-        return  # NOT NULL columns: such a row cannot exist on disk
+        assume(False)
     finally:
         conn.close()
+    return path
+
+
+@settings(max_examples=60)
+@given(row=st.tuples(*[_JUNK] * 8))
+def test_any_junk_card_row_never_breaks_the_store(row, tmp_path_factory):
+    path = junk_store(tmp_path_factory.mktemp("junk"), "INSERT INTO card_state VALUES ('junk', ?, ?, ?, ?, ?, ?, ?, ?)", row)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProgressStoreWarning)
         with open_store(path, enable_fuzzing=False) as store:
@@ -438,16 +443,9 @@ def test_any_junk_card_row_never_breaks_the_store(row, tmp_path_factory):
 @settings(max_examples=60)
 @given(row=st.tuples(*[_JUNK] * 7))
 def test_any_junk_log_row_never_breaks_the_store(row, tmp_path_factory):
-    path = tmp_path_factory.mktemp("junklog") / "p.sqlite3"
-    seeded(path, reviews=3)
-    conn = raw(path)
-    try:
-        conn.execute("INSERT INTO review_log (card_id, rating, reviewed_at, duration_ms, state_before, retrievability,"
-                     " due_after, stability_after) VALUES ('card-0', ?, ?, ?, ?, ?, ?, ?)", row)
-    except sqlite3.IntegrityError:
-        return
-    finally:
-        conn.close()
+    path = junk_store(tmp_path_factory.mktemp("junklog"),
+                      "INSERT INTO review_log (card_id, rating, reviewed_at, duration_ms, state_before, retrievability,"
+                      " due_after, stability_after) VALUES ('card-0', ?, ?, ?, ?, ?, ?, ?)", row)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProgressStoreWarning)
         with open_store(path, enable_fuzzing=False) as store:
