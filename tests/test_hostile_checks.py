@@ -249,3 +249,29 @@ def test_ekgnet_with_probabilities_passes(capsys):
     checks.check_ekgnet(EKG(lambda x: torch.full((x.shape[0], 1), 0.5)))
     assert "passed" in capsys.readouterr().out
     assert math.isfinite(0.5)
+
+
+class Classifier(torch.nn.Module):
+    def __init__(self, out):
+        super().__init__()
+        self.out = out
+
+    def forward(self, x):
+        return self.out(x)
+
+
+@pytest.mark.parametrize("out, key", [
+    (lambda x: torch.zeros(x.shape[0], 10, device="meta"), "not_numeric"),
+    (lambda x: torch.full((x.shape[0], 10), float("nan")), "not_finite"),
+    (lambda x: torch.zeros(x.shape[0], 10, dtype=torch.complex64), "not_numeric"),
+    (lambda x: torch.zeros(x.shape[0], 10, dtype=torch.bfloat16), "not_numeric"),
+])
+def test_classifier_outputs_of_the_right_shape_but_no_real_values(out, key):
+    with pytest.raises(CheckFailed) as info:
+        checks.check_classifier_output(Classifier(out), (4, 1, 28, 28), 10)
+    assert info.value.diagnosis.key == key
+
+
+def test_classifier_with_real_logits_passes(capsys):
+    checks.check_classifier_output(Classifier(lambda x: torch.zeros(x.shape[0], 10)), (4, 1, 28, 28), 10)
+    assert "passed" in capsys.readouterr().out

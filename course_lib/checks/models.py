@@ -24,6 +24,18 @@ def _forward(model, x, check_id, name):
                                  ("Print x.shape after every layer in forward() to see where the sizes stop matching.",)))
 
 
+def _real_outputs(y, check_id: str, name: str, expected: str) -> np.ndarray:
+    """The model's output as a finite float64 array, or a failed check saying what it was."""
+    values, problem = real_array(y)
+    if values is None:
+        fail(check_id, Diagnosis("not_numeric", f"{name}(x) returned {problem}. Expected a float tensor of {expected}."))
+    if not np.isfinite(values).all():
+        fail(check_id, Diagnosis("not_finite", f"{name}(x) returned NaN or inf in {int((~np.isfinite(values)).sum())} of "
+                                 f"{values.size} outputs for random input; expected {expected}.",
+                                 ("Look for a division by zero, a log of zero or weights that became NaN (print them).",)))
+    return values
+
+
 def check_ekgnet(model, check_id: str = "ekgnet") -> None:
     """The EKG network of lesson 03: input (N, 1, 100); a Conv1d with kernel 20 and stride 10
     (9 positions); a second Conv1d whose neurons each see 5 adjacent layer-1 outputs; output
@@ -58,13 +70,7 @@ def check_ekgnet(model, check_id: str = "ekgnet") -> None:
     if tuple(y.shape) not in ((6, 1), (6,)):
         fail(check_id, Diagnosis("output_shape", f"{name}(x) for x of shape (6, 1, 100) returned shape {tuple(y.shape)}; expected (6, 1) or (6,): one probability per window.",
                                  ("Flatten the layer-2 output with torch.flatten(h, 1) and end with nn.Linear(..., 1).",)))
-    probs, problem = real_array(y)
-    if probs is None:
-        fail(check_id, Diagnosis("not_numeric", f"{name}(x) returned {problem}. Expected a float tensor of probabilities, shape (6, 1) or (6,)."))
-    if not np.isfinite(probs).all():
-        fail(check_id, Diagnosis("not_finite", f"{name}(x) returned NaN or inf for {int((~np.isfinite(probs)).sum())} of {probs.size} "
-                                 "windows of random input: a probability is a number in [0, 1].",
-                                 ("Look for a division by zero, a log of zero or weights that became NaN (print them).",)))
+    probs = _real_outputs(y, check_id, name, "probabilities, shape (6, 1) or (6,): a probability is a number in [0, 1]")
     if bool(((probs < 0) | (probs > 1)).any()):
         fail(check_id, Diagnosis("no_sigmoid", f"{name} outputs values outside [0, 1] (min {probs.min():.3g}, max {probs.max():.3g}): "
                                  "the last step is a sigmoid that turns the score into a probability.",
@@ -88,4 +94,5 @@ def check_classifier_output(model, input_shape: tuple, n_classes: int, check_id:
         fail(check_id, Diagnosis("output_shape", f"{name}(x) for x of shape {tuple(input_shape)} returned {got}; expected {expected}: one score per class.",
                                  ("After the conv/pool blocks, flatten with torch.flatten(h, 1) and use nn.Linear(features, n_classes); "
                                   "compute `features` with the output-size formula or by running a dummy input.",)))
+    _real_outputs(y, check_id, name, f"logits of shape {expected}")
     passed(check_id, f"{name} maps {tuple(input_shape)} to logits {expected}.")
