@@ -2,12 +2,13 @@
 
 - :func:`text_arg`  a non-empty string that can be stored and exported (valid UTF-8, so no
   lone surrogate such as ``"\\ud800"``);
-- :func:`count_arg` a whole number (Python or numpy int, never a bool) with a lower bound.
+- :func:`count_arg` a whole number (Python or numpy int, never a bool) with a lower bound, or
+  None where that is allowed (the int check itself is :func:`course_lib.validation.check_int`).
 """
 
 from __future__ import annotations
 
-import numbers
+from course_lib.validation import check_int
 
 __all__ = ["text_arg", "count_arg", "describe", "utf8_problem", "join_surrogate_pairs"]
 
@@ -56,14 +57,8 @@ def text_arg(value, name: str, *, allow_empty: bool = False) -> str:
 
 
 def count_arg(value, name: str, *, minimum: int = 0, optional: bool = False) -> int | None:
-    """``value`` as an int >= ``minimum`` (numpy ints accepted; bools and floats refused);
-    None passes through when ``optional``."""
+    """``value`` as an int >= ``minimum`` (:func:`course_lib.validation.check_int`: numpy ints
+    accepted, bools and floats refused); None passes through when ``optional``."""
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        kind = f"an int >= {minimum}" + (" or None" if optional else "")
-        raise TypeError(f"{name}: expected {kind}, got {describe(value)}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
-    return value
+    return check_int(value, name, minimum=minimum)
