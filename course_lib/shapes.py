@@ -44,6 +44,16 @@ def _per_dim(name: str, value: Any, minimum: int = 1) -> tuple[int, ...]:
 
 
 # ----------------------------------------------------------------------------- output size
+def _layer_list(layers: Any) -> list:
+    """``layers`` (any iterable of layer tuples, not a string or dict) as a list, else TypeError."""
+    if isinstance(layers, (str, bytes, dict)) or not hasattr(layers, "__iter__"):
+        raise TypeError(
+            f"layers must be a list of (kernel, stride) or (kernel, stride, dilation) tuples; "
+            f"got {type(layers).__name__} {layers!r}"
+        )
+    return list(layers)
+
+
 def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0,
                      dilation: int = 1) -> int:
     """Output length of a convolution (or pooling) along one dimension.
@@ -99,14 +109,9 @@ def receptive_field(layers: Iterable[Sequence[int]]) -> list[ReceptiveField]:
     >>> [(rf.size, rf.jump) for rf in receptive_field([(3, 1), (3, 1), (2, 2), (3, 1)])]
     [(3, 1), (5, 1), (6, 2), (10, 2)]
     """
-    if isinstance(layers, (str, bytes, dict)) or not hasattr(layers, "__iter__"):
-        raise TypeError(
-            f"layers must be a list of (kernel, stride) or (kernel, stride, dilation) tuples; "
-            f"got {type(layers).__name__} {layers!r}"
-        )
     size, jump = 1, 1
     result = []
-    for index, layer in enumerate(layers):
+    for index, layer in enumerate(_layer_list(layers)):
         if not isinstance(layer, (tuple, list)) or len(layer) not in (2, 3):
             raise ValueError(
                 f"layers[{index}] must be (kernel, stride) or (kernel, stride, dilation); got {layer!r}"
@@ -177,12 +182,9 @@ def param_count(spec_or_module: Any) -> int:
     return _sum_over_specs(spec_or_module, _SPEC_KINDS, "param_count")
 
 
-def _sum_over_specs(spec: Any, table: dict, fname: str, depth: int = 0) -> int:
+def _sum_over_specs(spec: Any, table: dict, fname: str) -> int:
     if isinstance(spec, (list, tuple)):
-        if depth >= 8:
-            raise ValueError(f"{fname}: specs nested more than 8 lists deep (a list that contains itself?); "
-                             "expected a list of spec dicts")
-        return sum(_sum_over_specs(s, table, fname, depth + 1) for s in spec)
+        return sum(_sum_over_specs(s, table, fname) for s in spec)
     if not isinstance(spec, dict) or "kind" not in spec:
         raise TypeError(
             f"{fname}: expected a torch module, a dict with a 'kind' key ({', '.join(table)}) or a "

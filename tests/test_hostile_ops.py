@@ -172,10 +172,3 @@ def test_a_spec_kind_that_is_not_a_name(fn, kind):
 def test_a_module_class_instead_of_an_instance(cls):
     with pytest.raises(TypeError, match=f"got the class {cls.__name__}"):
         shapes.param_count(cls)
-
-
-def test_a_spec_list_that_contains_itself():
-    specs = [{"kind": "dense", "n_in": 2, "n_out": 3}]
-    specs.append(specs)
-    with pytest.raises(ValueError, match="nested"):
-        shapes.param_count(specs)
