@@ -44,14 +44,21 @@ def _per_dim(name: str, value: Any, minimum: int = 1) -> tuple[int, ...]:
 
 
 # ----------------------------------------------------------------------------- output size
-def _layer_list(layers: Any) -> list:
-    """``layers`` (any iterable of layer tuples, not a string or dict) as a list, else TypeError."""
-    if isinstance(layers, (str, bytes, dict)) or not hasattr(layers, "__iter__"):
-        raise TypeError(
-            f"layers must be a list of (kernel, stride) or (kernel, stride, dilation) tuples; "
-            f"got {type(layers).__name__} {layers!r}"
-        )
-    return list(layers)
+def _takes_layer_list(fn):
+    """Decorator: ``fn(layers)`` refuses anything but an iterable of layer tuples (not a string
+    or dict) with a TypeError naming ``layers``, and gets it as a list."""
+    import functools
+
+    @functools.wraps(fn)
+    def checked(layers):
+        if isinstance(layers, (str, bytes, dict)) or not hasattr(layers, "__iter__"):
+            raise TypeError(
+                f"layers must be a list of (kernel, stride) or (kernel, stride, dilation) tuples; "
+                f"got {type(layers).__name__} {layers!r}"
+            )
+        return fn(list(layers))
+
+    return checked
 
 
 def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0,
@@ -97,6 +104,7 @@ class ReceptiveField:
     jump: int
 
 
+@_takes_layer_list
 def receptive_field(layers: Iterable[Sequence[int]]) -> list[ReceptiveField]:
     """Receptive field size and jump after each layer of a stack.
 
@@ -111,7 +119,7 @@ def receptive_field(layers: Iterable[Sequence[int]]) -> list[ReceptiveField]:
     """
     size, jump = 1, 1
     result = []
-    for index, layer in enumerate(_layer_list(layers)):
+    for index, layer in enumerate(layers):
         if not isinstance(layer, (tuple, list)) or len(layer) not in (2, 3):
             raise ValueError(
                 f"layers[{index}] must be (kernel, stride) or (kernel, stride, dilation); got {layer!r}"
