@@ -155,7 +155,7 @@ def test_receptive_field_of_a_non_list(layers):
         shapes.receptive_field(layers)
 
 
-@pytest.mark.parametrize("layers", [[None], [(3,)], [(3, 1, 1, 1)], [(3, None)], [(True, 1)], [(3, 1.5)], [(0, 1)]])
+@pytest.mark.parametrize("layers", [[None], [(3,)], [(3, 1, 1, 1, 1)], [(3, None)], [(True, 1)], [(3, 1.5)], [(0, 1)]])
 def test_receptive_field_bad_layers(layers):
     with pytest.raises((TypeError, ValueError), match=r"layers\[0\]"):
         shapes.receptive_field(layers)
