@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from course_lib.geometry import effective_kernel
-from course_lib.validation import is_int, positive_int
+from course_lib.validation import is_int, positive_int, seed_arg
 
 __all__ = [
     "Drill",
@@ -55,7 +55,7 @@ def _rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or is_int(rng):
-        return np.random.default_rng(rng)
+        return np.random.default_rng(seed_arg(rng, "rng"))
     raise TypeError(f"rng: expected a numpy Generator, an int seed or None, got {type(rng).__name__}")
 
 

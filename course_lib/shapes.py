@@ -60,6 +60,23 @@ def _per_dim(name: str, value: Any, minimum: int = 1) -> tuple[int, ...]:
 
 
 # ----------------------------------------------------------------------------- output size
+def _takes_layer_list(fn):
+    """Decorator: ``fn(layers)`` refuses anything but an iterable of layer tuples (not a string
+    or dict) with a TypeError naming ``layers``, and gets it as a list."""
+    import functools
+
+    @functools.wraps(fn)
+    def checked(layers):
+        if isinstance(layers, (str, bytes, dict)) or not hasattr(layers, "__iter__"):
+            raise TypeError(
+                f"layers must be a list of (kernel, stride) or (kernel, stride, dilation) tuples; "
+                f"got {type(layers).__name__} {layers!r}"
+            )
+        return fn(list(layers))
+
+    return checked
+
+
 @_accepts_old_kernel_keyword
 def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int | str = 0,
                      dilation: int = 1) -> int:
@@ -104,6 +121,7 @@ class ReceptiveField:
     jump: int
 
 
+@_takes_layer_list
 def receptive_field(layers: Iterable[Sequence[int]]) -> list[ReceptiveField]:
     """Receptive field size and jump after each layer of a stack.
 
@@ -176,6 +194,11 @@ def param_count(spec_or_module: Any) -> int:
 
     For a ``torch.nn.Module`` it counts every parameter (trainable or not) once.
     """
+    if isinstance(spec_or_module, type):
+        raise TypeError(
+            f"param_count: got the class {spec_or_module.__name__}, expected a module instance or a spec; "
+            f"create the layer first, e.g. {spec_or_module.__name__}(...) with its arguments"
+        )
     if hasattr(spec_or_module, "parameters") and callable(spec_or_module.parameters):
         seen, total = set(), 0
         for p in spec_or_module.parameters():
@@ -195,7 +218,7 @@ def _sum_over_specs(spec: Any, table: dict, fname: str) -> int:
             f"list of such dicts; got {type(spec).__name__} {spec!r}"
         )
     kind = spec["kind"]
-    if kind not in table:
+    if not isinstance(kind, str) or kind not in table:
         raise ValueError(f"{fname}: unknown kind {kind!r}; expected one of {sorted(table)}")
     kwargs = {k: v for k, v in spec.items() if k != "kind"}
     try:

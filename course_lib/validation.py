@@ -26,7 +26,12 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-__all__ = ["is_int", "check_int", "positive_int", "nonnegative_int", "int_tuple", "prefix"]
+__all__ = ["is_int", "check_int", "positive_int", "nonnegative_int", "int_tuple", "prefix", "MAX_EXTENT",
+           "seed_arg", "path_arg", "real_arg"]
+
+#: the largest kernel, stride, padding or dilation accepted: sizes beyond it cannot index an array
+#: (numpy and torch overflow on them), so they are refused with a message instead
+MAX_EXTENT = 2**31 - 1
 
 
 def prefix(where: str) -> str:
@@ -75,8 +80,54 @@ def nonnegative_int(value: Any, name: str, *, where: str = "") -> int:
     return check_int(value, name, minimum=0, where=where)
 
 
-def int_tuple(value: Any, n: int, name: str, where: str = "", minimum: int = 1) -> tuple[int, ...]:
-    """``value`` (an int or a length-``n`` sequence of ints) as an ``n``-tuple, each ``>= minimum``.
+def seed_arg(value: Any, name: str = "seed", *, where: str = "") -> int | None:
+    """A random seed: None (fresh entropy) or an int >= 0, as numpy's generators accept."""
+    return None if value is None else check_int(value, name, minimum=0, where=where)
+
+
+def path_arg(value: Any, name: str, *, where: str = ""):
+    """``value`` (a str or os.PathLike, not empty) as a ``pathlib.Path``."""
+    import os
+    from pathlib import Path
+
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{prefix(where)}{name} must be a file or folder path (str or Path); got {type(value).__name__}")
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(f"{prefix(where)}{name} must be a file or folder path; got an empty string")
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{prefix(where)}{name} must be a path the file system can store; got {value!r} "
+                         f"({exc.reason} at position {exc.start})") from None
+    return Path(value)
+
+
+def real_arg(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+             open_low: bool = False, open_high: bool = False, where: str = "") -> float:
+    """``value`` as a finite float (numpy scalars accepted; bools, NaN, inf refused) within the
+    bounds given (``open_*``: the bound itself excluded)."""
+    import math
+
+    if isinstance(value, bool) or type(value).__name__ == "bool_" or not isinstance(value, numbers.Real):
+        raise TypeError(f"{prefix(where)}{name} must be a number; got {type(value).__name__} {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    too_low = low is not None and (number <= low if open_low else number < low)
+    too_high = high is not None and (number >= high if open_high else number > high)
+    if not math.isfinite(number) or too_low or too_high:
+        lo = "" if low is None else f"{'(' if open_low else '['}{low:g}, "
+        hi = "" if high is None else f"{high:g}{')' if open_high else ']'}"
+        bounds = f" in {lo or '(-inf, '}{hi or 'inf)'}" if (low is not None or high is not None) else ""
+        raise ValueError(f"{prefix(where)}{name} must be a finite number{bounds}; got {value!r}")
+    return number
+
+
+def int_tuple(value: Any, n: int, name: str, where: str = "", minimum: int = 1,
+              maximum: int = MAX_EXTENT) -> tuple[int, ...]:
+    """``value`` (an int or a length-``n`` sequence of ints) as an ``n``-tuple, each in
+    ``minimum..maximum`` (by default at most :data:`MAX_EXTENT`).
 
     ``int_tuple(2, 2, "stride")`` is ``(2, 2)``; ``int_tuple((1, 3), 2, "stride")`` is ``(1, 3)``.
     """
@@ -94,4 +145,7 @@ def int_tuple(value: Any, n: int, name: str, where: str = "", minimum: int = 1) 
     for v in values:
         if v < minimum:
             raise ValueError(f"{prefix(where)}{name} must be >= {minimum} in every dimension; got {value!r}")
+        if v > maximum:
+            raise ValueError(f"{prefix(where)}{name} must be <= {maximum} in every dimension (larger sizes "
+                             f"cannot index an array); got {value!r}")
     return values

@@ -17,12 +17,14 @@ broken gzip stream). Files ending in ``.gz`` are decompressed on the fly.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..validation import path_arg
 from .errors import CorruptFileError
 
 __all__ = ["IDX_TYPES", "read_idx", "parse_idx", "write_idx"]
@@ -41,6 +43,8 @@ _CODES = {dt.newbyteorder("="): code for code, dt in IDX_TYPES.items()}
 
 def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     """Parse the bytes of an (uncompressed) IDX file into an array of shape ``dims``."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise TypeError(f"raw: expected the bytes of an IDX file, got {type(raw).__name__}")
     if len(raw) < 4:
         raise CorruptFileError(f"{name}: IDX header needs at least 4 bytes, the file has {len(raw)} (truncated?)")
     zero, code, ndim = struct.unpack(">HBB", raw[:4])
@@ -56,8 +60,11 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
         raise CorruptFileError(f"{name}: IDX header for {ndim} dimensions needs {header_len} bytes, got {len(raw)}")
     dims = struct.unpack(f">{ndim}I", raw[4:header_len])
     dtype = IDX_TYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: dims up to 2**32 each cannot overflow
     got = len(raw) - header_len
+    if math.prod(d for d in dims if d) * dtype.itemsize > np.iinfo(np.intp).max:  # even empty, numpy refuses
+        raise CorruptFileError(f"{name}: IDX dims {tuple(dims)} describe an array too large for any memory; "
+                               "the header is damaged")
     if got < expected:
         raise CorruptFileError(
             f"{name}: truncated IDX file: dims {tuple(dims)} need {expected} data bytes, only {got} present"
@@ -70,7 +77,7 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
 
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (``.gz`` or plain) and return its array (native byte order)."""
-    path = Path(path)
+    path = path_arg(path, "path")
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as fh:
@@ -84,8 +91,9 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None) -> Path:
     """Write ``array`` as an IDX file (gzip-compressed when ``path`` ends in ``.gz``)."""
-    path = Path(path)
-    array = np.asarray(array)
+    path = path_arg(path, "path")
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"array: expected a numpy array, got {type(array).__name__}")
     native = array.dtype.newbyteorder("=")
     if native not in _CODES:
         raise TypeError(f"array: dtype {array.dtype} has no IDX type code; expected one of uint8, int8, int16, int32, float32, float64")

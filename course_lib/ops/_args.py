@@ -61,6 +61,7 @@ class Prepared:
     backend: str           # resolved backend: "loops" | "numpy" | "torch"
     caller_kind: str       # "numpy" | "torch"
     device: Any = None     # torch device of the caller's tensors (when caller_kind == "torch")
+    dtype: Any = None      # the caller's common dtype: results on a numpy backend go back to torch in it
 
     def give_back(self, value: Any) -> Any:
         """Convert one backend result back to the caller's array kind (numpy or torch)."""
@@ -73,11 +74,25 @@ class Prepared:
         torch = _torch()
         if isinstance(value, torch.Tensor):
             return value
-        return torch.from_numpy(np.asarray(value)).to(self.device)
+        return torch.from_numpy(np.asarray(value)).to(device=self.device, dtype=self.dtype)
 
 
 def _numpy_dtype_ok(a: np.ndarray) -> bool:
     return a.dtype.kind in "fiu"
+
+
+#: array arguments that may be None (a missing bias, affine or running statistics); every other
+#: array argument of every op is required, whatever the op
+OPTIONAL_ARRAYS = frozenset({"b", "gamma", "beta", "running_mean", "running_var"})
+
+
+def _check_tensor_for(op: str, backend: str, name: str, v: Any) -> None:
+    """Tensors the numpy and loops backends cannot read: on the meta device (no values)."""
+    if backend != "torch" and v.device.type == "meta":
+        raise ValueError(
+            f"{op}: {name} is a tensor on the meta device (a shape without values), which backend="
+            f"{backend!r} cannot compute with; expected a tensor with values (or backend='torch')"
+        )
 
 
 def prepare(op: str, backend: str, **arrays: Any) -> Prepared:
@@ -88,8 +103,11 @@ def prepare(op: str, backend: str, **arrays: Any) -> Prepared:
     - they are promoted to one common floating dtype;
     - the result holds numpy arrays for ``"loops"``/``"numpy"`` and tensors for ``"torch"``.
     """
-    if backend not in BACKENDS:
+    if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"{op}: backend must be one of {BACKENDS}; got {backend!r}")
+    for k, v in arrays.items():
+        if v is None and k not in OPTIONAL_ARRAYS:
+            raise TypeError(f"{op}: {k} must be a numpy array or torch tensor; got None")
     given = {k: v for k, v in arrays.items() if v is not None}
     tensors = [k for k, v in given.items() if is_tensor(v)]
     others = [k for k in given if k not in tensors]
@@ -113,6 +131,7 @@ def prepare(op: str, backend: str, **arrays: Any) -> Prepared:
                 f"({', '.join(f'{k} on {v.device}' for k, v in given.items())}); expected one device"
             )
         for k, v in given.items():
+            _check_tensor_for(op, backend, k, v)
             if v.dtype == torch.bool or v.is_complex():
                 raise TypeError(
                     f"{op}: {k} must hold real numbers (float or int); got dtype {v.dtype} "
@@ -123,7 +142,9 @@ def prepare(op: str, backend: str, **arrays: Any) -> Prepared:
             dt = v.dtype if v.is_floating_point() else torch.get_default_dtype()
             dtype = dt if dtype is None else torch.promote_types(dtype, dt)
         device = next(iter(given.values())).device if given else None
-        converted = {k: (v.to(dtype) if v.dtype != dtype else v) for k, v in given.items()}
+        # numpy has no bfloat16: the numpy and loops backends compute it in float32 (given back as bfloat16)
+        work = torch.float32 if backend != "torch" and dtype == torch.bfloat16 else dtype
+        converted = {k: (v.to(work) if v.dtype != work else v) for k, v in given.items()}
         if backend != "torch":
             converted = {k: v.detach().cpu().numpy() for k, v in converted.items()}
     else:
@@ -153,7 +174,7 @@ def prepare(op: str, backend: str, **arrays: Any) -> Prepared:
 
             converted = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in converted.items()}
     out = {k: converted.get(k) for k in arrays}
-    return Prepared(out, backend, caller_kind, device)
+    return Prepared(out, backend, caller_kind, device, dtype)
 
 
 def shape_of(a: Any) -> tuple[int, ...]:
@@ -166,6 +187,15 @@ def check_ndim(op: str, name: str, a: Any, ndim: int, layout: str) -> None:
         raise ValueError(
             f"{op}: {name} must be {ndim}-D {layout}; got shape {shape_of(a)} ({a.ndim}-D)"
         )
+
+
+def check_nonempty(op: str, **arrays: Any) -> None:
+    """No size of any of ``arrays`` is 0 (no batch, no channels, an empty kernel): torch refuses
+    them, so every backend does, with one message."""
+    shapes = {k: shape_of(v) for k, v in arrays.items() if v is not None}
+    if any(0 in s for s in shapes.values()):
+        got = ", ".join(f"{k}.shape={s}" for k, s in shapes.items())
+        raise ValueError(f"{op}: empty input: {got}; expected all sizes >= 1")
 
 
 def check_shape(op: str, name: str, a: Any, expected: tuple[int, ...], meaning: str = "") -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from ..geometry import output_length
-from ._args import check_ndim, check_shape, int_tuple, prepare, shape_of
+from ._args import check_ndim, check_nonempty, check_shape, int_tuple, prepare, shape_of
 from ._dispatch import backend_module as _module
 
 
 def _lc_geometry(op, x, w, b, stride):
     check_ndim(op, "x", x, 3, "(N, C_in, L)")
     check_ndim(op, "w", w, 4, "(L_out, C_out, C_in, K)")
+    check_nonempty(op, x=x, w=w)
     (s,) = int_tuple(stride, 1, "stride", op)
     N, C_in, L = shape_of(x)
     L_out, C_out, w_cin, K = shape_of(w)

@@ -157,6 +157,7 @@ def conv2d_backward(dy, x, w, stride, padding, dilation):
 def max_pool2d(x, kernel, stride, padding):
     """y[n, c, i, j] = max over (m, k) of x_pad[n, c, i*s_h + m, j*s_w + k]   (padding is -inf)
 
+    A NaN in the window makes the max NaN, as in numpy and torch (Python's ``max`` would skip it).
     x: (N, C, H, W) -> y: (N, C, H_out, W_out)
     """
     (KH, KW), (sh, sw) = kernel, stride
@@ -171,7 +172,9 @@ def max_pool2d(x, kernel, stride, padding):
                     best = -np.inf
                     for m in range(KH):
                         for k in range(KW):
-                            best = max(best, x_pad[n, c, i * sh + m, j * sw + k])
+                            value = x_pad[n, c, i * sh + m, j * sw + k]
+                            if value > best or np.isnan(value):
+                                best = value
                     y[n, c, i, j] = best
     return y
 
@@ -196,7 +199,7 @@ def max_pool2d_backward(dy, x, kernel, stride, padding):
                     for m in range(KH):
                         for k in range(KW):
                             value = x_pad[n, c, i * sh + m, j * sw + k]
-                            if best_at is None or value > best:
+                            if best_at is None or value > best or (np.isnan(value) and not np.isnan(best)):
                                 best, best_at = value, (i * sh + m, j * sw + k)
                     dx_pad[n, c, best_at[0], best_at[1]] += dy[n, c, i, j]
     return crop(dx_pad, padding)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ..geometry import output_length
-from ._args import check_ndim, check_shape, int_tuple, prepare, resolve_padding, shape_of
+from ._args import check_ndim, check_nonempty, check_shape, int_tuple, prepare, resolve_padding, shape_of
 from ._dispatch import backend_module as _module
 
 
 def _pool_geometry(op, x, kernel_size, stride, padding):
     check_ndim(op, "x", x, 4, "(N, C, H, W)")
+    check_nonempty(op, x=x)
     kernel = int_tuple(kernel_size, 2, "kernel_size", op)
     stride_t = kernel if stride is None else int_tuple(stride, 2, "stride", op)
     if isinstance(padding, str) and padding == "same":

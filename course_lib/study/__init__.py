@@ -10,7 +10,7 @@
 
 from course_lib.study.decks import Card, DeckError, load_deck, load_decks
 from course_lib.study.scheduler import Rating, make_scheduler, parse_rating
-from course_lib.study.store import ProgressStore, ProgressStoreWarning, ReviewResult, open_store
+from course_lib.study.store import ProgressStore, ProgressStoreError, ProgressStoreWarning, ReviewResult, open_store
 
 __all__ = [
     "Card",
@@ -21,6 +21,7 @@ __all__ = [
     "make_scheduler",
     "parse_rating",
     "ProgressStore",
+    "ProgressStoreError",
     "ProgressStoreWarning",
     "ReviewResult",
     "open_store",

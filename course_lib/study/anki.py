@@ -19,6 +19,7 @@ from pathlib import Path
 
 import genanki
 
+from course_lib.study.args import text_arg
 from course_lib.study.decks import Card
 from course_lib.study.text import to_html
 
@@ -32,12 +33,14 @@ _CSS = ".card { font-family: sans-serif; font-size: 20px; text-align: left; } .l
 
 def stable_id(name: str) -> int:
     """A stable id in [2**30, 2**31) from a name (Anki wants ints that fit in 31 bits)."""
-    digest = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
+    digest = int.from_bytes(hashlib.sha256(text_arg(name, "name").encode("utf-8")).digest()[:8], "big")
     return (1 << 30) + digest % (1 << 30)
 
 
 def card_guid(card: Card) -> str:
     """The Anki note guid of a card: a hash of its stable id."""
+    if not isinstance(card, Card):
+        raise TypeError(f"card: expected a course_lib.study.Card, got {type(card).__name__}")
     return genanki.guid_for("convcourse", card.id)
 
 
@@ -69,6 +72,12 @@ def export_anki(cards, out_path, root_deck: str = ROOT_DECK) -> Path:
         raise ValueError("cards: expected at least one card, got an empty list")
     if not all(isinstance(c, Card) for c in cards):
         raise TypeError("cards: expected course_lib.study.Card objects (from load_decks)")
+    for i, card in enumerate(cards):  # text Anki's SQLite cannot store fails here, naming the card
+        fields = [(f, getattr(card, f)) for f in ("id", "front", "back", "lesson", "deck")]
+        for field, value in fields + [("tags", t) for t in card.tags]:
+            text_arg(value, f"cards[{i}].{field} (card {card.id!r})", allow_empty=True)
+        if card.image is not None and not Path(card.image).is_file():
+            raise FileNotFoundError(f"cards[{i}].image: the image of card {card.id!r} is gone: {card.image}")
     out_path = Path(out_path)
     if out_path.suffix != ".apkg":
         raise ValueError(f"out_path: expected a file name ending in .apkg, got {str(out_path)!r}")

@@ -17,6 +17,9 @@ from datetime import datetime, timedelta, timezone
 import fsrs
 from fsrs import Rating, State
 
+from course_lib.study.args import text_arg
+from course_lib.validation import real_arg
+
 __all__ = [
     "Rating",
     "State",
@@ -32,8 +35,7 @@ __all__ = [
 
 def make_scheduler(enable_fuzzing: bool = True, desired_retention: float = 0.9) -> fsrs.Scheduler:
     """An FSRS scheduler with default parameters; fuzzing spreads due dates (off for tests)."""
-    if not 0.0 < desired_retention < 1.0:
-        raise ValueError(f"desired_retention: expected a number in (0, 1), got {desired_retention!r}")
+    desired_retention = real_arg(desired_retention, "desired_retention", low=0.0, high=1.0, open_low=True, open_high=True)
     return fsrs.Scheduler(desired_retention=desired_retention, enable_fuzzing=bool(enable_fuzzing))
 
 
@@ -69,17 +71,19 @@ def as_utc(now, name: str = "now") -> datetime:
 
 def fsrs_card_id(card_id: str) -> int:
     """A stable positive 53-bit integer for a string card id (fsrs wants ints)."""
-    digest = hashlib.sha256(card_id.encode("utf-8")).digest()
+    digest = hashlib.sha256(text_arg(card_id, "card_id").encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") & ((1 << 53) - 1)
 
 
 def new_fsrs_card(card_id: str, now: datetime) -> fsrs.Card:
     """A never-reviewed card, due at ``now`` (passing the id avoids fsrs's 1 ms sleep)."""
-    return fsrs.Card(card_id=fsrs_card_id(card_id), due=now)
+    return fsrs.Card(card_id=fsrs_card_id(card_id), due=as_utc(now))
 
 
 def format_interval(delta: timedelta) -> str:
     """A short human interval: '10m', '3h', '4d', '2.5mo', '1.2y'."""
+    if not isinstance(delta, timedelta):
+        raise TypeError(f"delta: expected a datetime.timedelta, got {type(delta).__name__}")
     seconds = max(0.0, delta.total_seconds())
     if seconds < 3600:
         return f"{max(1, round(seconds / 60))}m"

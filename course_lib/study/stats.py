@@ -14,9 +14,20 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from course_lib.study.args import count_arg
 from course_lib.study.scheduler import Rating, State, as_utc
 
 __all__ = ["compute_stats", "reviews_per_day", "streak", "local_tz"]
+
+
+_MAX_DAYS = 36_525
+
+
+def _check_store(store) -> None:
+    from course_lib.study.store import ProgressStore
+
+    if not isinstance(store, ProgressStore):
+        raise TypeError(f"store: expected a ProgressStore (from open_store()), got {type(store).__name__}")
 
 
 def local_tz() -> tzinfo:
@@ -31,6 +42,10 @@ def _end_of_day(now: datetime, tz: tzinfo) -> datetime:
 
 def streak(review_days: set[date], today: date) -> int:
     """Consecutive days with at least one review, ending today (or yesterday if none yet today)."""
+    if not isinstance(today, date):
+        raise TypeError(f"today: expected a datetime.date, got {type(today).__name__}")
+    if not isinstance(review_days, (set, frozenset, dict)):
+        raise TypeError(f"review_days: expected a set of datetime.date, got {type(review_days).__name__}")
     day = today if today in review_days else today - timedelta(days=1)
     count = 0
     while day in review_days:
@@ -46,8 +61,10 @@ def _is_memory_test(record) -> bool:
 def reviews_per_day(store, days: int = 30, now=None, tz=None, card_ids=None) -> list[dict]:
     """One dict per day for the last ``days`` days (oldest first):
     {date, reviews, again, retention (None when no memory tests that day)}."""
-    if not isinstance(days, int) or days < 1:
-        raise ValueError(f"days: expected a positive int, got {days!r}")
+    days = count_arg(days, "days", minimum=1)
+    if days > _MAX_DAYS:
+        raise ValueError(f"days: expected at most {_MAX_DAYS} (a century), got {days}")
+    _check_store(store)
     now, tz = as_utc(now), tz or local_tz()
     today = now.astimezone(tz).date()
     first = today - timedelta(days=days - 1)
@@ -83,6 +100,8 @@ def compute_stats(store, card_ids=None, now=None, tz=None, window_days: int = 30
 
     With ``card_ids`` the numbers are restricted to those cards and ``new`` counts the ones
     never reviewed; without, they cover every card in the store."""
+    _check_store(store)
+    window_days = count_arg(window_days, "window_days", minimum=1)
     now, tz = as_utc(now), tz or local_tz()
     wanted = None if card_ids is None else set(card_ids)
     states = {k: v for k, v in store.card_states().items() if wanted is None or k in wanted}
