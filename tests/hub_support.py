@@ -231,7 +231,7 @@ def _start_hub(prefix: Path, venv: Path, log_path: Path) -> tuple[subprocess.Pop
     config = _hub_config(prefix, port, token)
     env = {"PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
            "HOME": os.environ.get("HOME", "/root"), "CONVCOURSE_PREFIX": str(prefix), "CONVCOURSE_VENV": str(venv)}
-    with open(log_path, "ab") as log:
+    with open(log_path, "wb") as log:
         proc = subprocess.Popen([str(venv / "bin" / "jupyterhub"), "-f", str(config)],
                                 cwd=prefix / "hub", env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)

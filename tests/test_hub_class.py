@@ -180,3 +180,63 @@ def test_a_class_runs_ps1_end_to_end_on_jupyterhub(hub, cycle):
     for user in hub.users:
         assert hub.home(user).stat().st_mode & 0o777 == 0o700, user
     assert hub.exchange.stat().st_mode & 0o777 == 0o777
+
+
+# ---- the same class in Chromium, through the hub's login page ----------------------------------
+
+from browser.conftest import artifacts_dir, browser, page  # noqa: E402,F401  (the browser tests' fixtures)
+
+
+def _log_in(pg, hub, user: str, who: str) -> None:
+    pg.goto(f"{hub.url}/hub/login")
+    pg.fill("#username_input", user)
+    pg.fill("#password_input", hub.password(who))
+    pg.click("#login_submit")
+    pg.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=120_000)
+    pg.get_by_text("Nbgrader", exact=True).wait_for(timeout=120_000)
+
+
+def _nbgrader_menu(pg) -> str:
+    """The entries of JupyterLab's Nbgrader menu."""
+    pg.get_by_text("Nbgrader", exact=True).click()
+    menu = pg.locator(".lm-Menu").last
+    menu.wait_for()
+    text = menu.inner_text()
+    pg.keyboard.press("Escape")
+    return text
+
+
+@pytest.mark.browser
+def test_students_see_assignments_and_only_the_instructor_sees_formgrader(hub, cycle, browser, page, artifacts_dir):
+    student = hub.students[0]
+    _log_in(page, hub, student, "student")
+    entries = _nbgrader_menu(page)
+    assert "Assignment List" in entries and "Formgrader" not in entries, entries
+    page.get_by_text("Nbgrader", exact=True).click()
+    page.get_by_text("Assignment List", exact=True).click()
+    panel = page.locator("#nbgrader-assignment-list")
+    panel.get_by_role("button", name="Fetch Feedback").wait_for(timeout=60_000)  # ps1 submitted
+    panel.get_by_text("(view feedback)").first.wait_for()
+    assert "There are no submitted assignments" not in panel.inner_text()
+    page.shot("student-assignments")
+    page.screenshot(path=str(artifacts_dir / "hub-student-assignments.png"))
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        teacher = context.new_page()
+        teacher.set_default_timeout(30_000)
+        _log_in(teacher, hub, hub.instructor, "instructor")
+        assert "Formgrader" in _nbgrader_menu(teacher)
+        # JupyterHub >= 4.1 forbids framing, so Formgrader opens in its own tab (nbgrader#1870).
+        teacher.goto(f"{hub.url}/user/{hub.instructor}/formgrader")
+        teacher.get_by_text("Manage Assignments").first.wait_for()
+        row = teacher.locator("tr", has_text=PS).first
+        row.wait_for()
+        cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+        assert cells[0] == PS and str(len(hub.students)) in cells, cells  # ps1 with 3 submissions
+        teacher.screenshot(path=str(artifacts_dir / "hub-instructor-formgrader.png"))
+    finally:
+        context.close()
+    # The student cannot open Formgrader at all.
+    resp = page.goto(f"{hub.url}/user/{student}/formgrader")
+    assert resp.status == 404, resp.status

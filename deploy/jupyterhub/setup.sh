@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-say() { echo "== $*"; }
+say() { echo "== [${SECONDS}s] $*"; }
 die() { echo "setup.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (it creates users, the exchange and a system-wide environment)"
 [ -x "$PYTHON" ] || die "$PYTHON is missing: every user must be able to run the class interpreter (apt-get install python3.11 python3.11-venv), or set PYTHON"
@@ -105,10 +105,11 @@ cp "$HERE/jupyter_server_config.py" "$VENV/etc/jupyter/jupyter_server_config.py"
 #    plugins, and a locked plugin cannot be enabled per user: unlock them.
 say "nbgrader extensions: Formgrader off for students"
 "$VENV/bin/jupyter" server extension disable --sys-prefix nbgrader.server_extensions.formgrader >/dev/null 2>&1
-for plugin in @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment; do
-    "$VENV/bin/jupyter" labextension disable --level=sys_prefix "$plugin" >/dev/null 2>&1
-    "$VENV/bin/jupyter" labextension unlock --level=sys_prefix "$plugin" >/dev/null 2>&1
-done
+INSTRUCTOR_PLUGINS=(@jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment)
+"$VENV/bin/jupyter" labextension disable --level=sys_prefix "${INSTRUCTOR_PLUGINS[@]}" >/dev/null 2>&1
+"$VENV/bin/jupyter" labextension unlock --level=sys_prefix "${INSTRUCTOR_PLUGINS[@]}" >/dev/null 2>&1
+# (and no "Would you like to get notified about official Jupyter news?" pop-up for every user)
+"$VENV/bin/jupyter" labextension disable --level=sys_prefix @jupyterlab/apputils-extension:announcements >/dev/null 2>&1
 
 # 6. The exchange: nbgrader changes modes inside it, so it must be world-writable.
 say "exchange $EXCHANGE (mode 0777)"
@@ -161,9 +162,8 @@ if [ -n "$INSTRUCTOR" ]; then
     install -o "$INSTRUCTOR" -g "$group" -m 0644 "$HERE/instructor/nbgrader-formgrader.json" "$home/.jupyter/jupyter_server_config.d/"
     sed -e "s|^c.CourseDirectory.root = .*|c.CourseDirectory.root = \"$course\"|" "$HERE/instructor/nbgrader_config.py" > "$home/.jupyter/nbgrader_config.py"
     chown "$INSTRUCTOR:$group" "$home/.jupyter/nbgrader_config.py"
-    for plugin in @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment; do
-        runuser -u "$INSTRUCTOR" -- env -i HOME="$home" PATH="$VENV/bin:/usr/bin:/bin" "$VENV/bin/jupyter" labextension enable --level=user "$plugin" >/dev/null 2>&1
-    done
+    runuser -u "$INSTRUCTOR" -- env -i HOME="$home" PATH="$VENV/bin:/usr/bin:/bin" \
+        "$VENV/bin/jupyter" labextension enable --level=user "${INSTRUCTOR_PLUGINS[@]}" >/dev/null 2>&1
 fi
 
 # 9. Passwords for the shared-password login (kept if they exist): students share one, the
