@@ -130,16 +130,18 @@ def cycle(hub, tmp_path_factory):
         pages = sorted(hub.home(student).glob(f"{PS}/feedback/*/{PS}.html"))
         assert len(pages) == 1, f"{student} fetched {len(pages)} feedback pages"
         feedback[student] = pages[0].read_text(encoding="utf-8")
+    # What the same code printed when autograde ran it as the instructor (reported, see the README).
+    under_autograde = re.findall(r"(READ|DENIED|ERROR) (/\S+)", _visible_text(feedback[nosy]).split("print(")[-1])
     formgrader_status = {user: hub.request("GET", f"user/{user}/formgrader/api/status").status_code for user in hub.users}
     return {
         "listed": listed, "nosy_output": nosy_output, "targets": targets, "scores": scores(copy, PS),
-        "feedback": feedback, "formgrader": formgrader_status, "seconds": time.monotonic() - started,
+        "feedback": feedback, "formgrader": formgrader_status, "nosy_under_autograde": under_autograde, "seconds": time.monotonic() - started,
     }
 
 
 def test_a_class_runs_ps1_end_to_end_on_jupyterhub(hub, cycle):
     solver, blank, nosy = hub.students
-    print(f"ps1 cycle on the hub took {cycle['seconds']:.0f} s")
+    print(f"ps1 cycle on the hub took {cycle['seconds']:.0f} s; the nosy cell under autograde: {cycle['nosy_under_autograde']}")
     for student, listing in cycle["listed"].items():
         assert [a["assignment_id"] for a in listing["value"] if a["status"] == "released"] == [PS], (student, listing)
 
