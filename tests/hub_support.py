@@ -267,9 +267,26 @@ def _stop(pids: set[int], users: list[str], grace: float = 15) -> None:
     psutil.wait_procs(left, timeout=5)
 
 
-def leftovers(users: list[str], folders: list[Path], pids: set[int]) -> list[str]:
-    """What a torn-down class left behind: live processes, Unix users, folders (world-writable ones named)."""
+TEMP_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
+
+
+def _owned_files(uids: set[int], roots=TEMP_FOLDERS) -> list[str]:
+    """Files and folders in the shared temporary folders that belong to ``uids``."""
     found = []
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: None):
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                with contextlib.suppress(OSError):
+                    if os.lstat(path).st_uid in uids:
+                        found.append(path)
+    return found
+
+
+def leftovers(users: list[str], folders: list[Path], pids: set[int], uids: set[int] = frozenset()) -> list[str]:
+    """What a torn-down class left behind: live processes, Unix users, folders (world-writable ones named),
+    files of the users' uids in /tmp, /var/tmp or /dev/shm."""
+    found = [f"file of a class user: {path}" for path in _owned_files(set(uids))]
     for p in psutil.process_iter(["pid", "username", "cmdline"]):
         if p.pid in pids or p.info["username"] in users:
             with contextlib.suppress(psutil.Error):
@@ -321,9 +338,13 @@ def running_class(log_dir: Path, n_students: int = 3):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 hub.proc.wait(timeout=20)
         users = [instructor, *students]
+        uids = set()
+        for user in users:
+            with contextlib.suppress(KeyError):
+                uids.add(pwd.getpwnam(user).pw_uid)
         _stop(pids, users)
         for user in users:
             subprocess.run(["userdel", "-r", user], capture_output=True)
         shutil.rmtree(prefix, ignore_errors=True)
-        left = leftovers(users, [prefix], pids)
+        left = leftovers(users, [prefix], pids, uids)
         assert not left, f"the class left things behind: {left}"

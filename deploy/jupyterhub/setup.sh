@@ -72,17 +72,27 @@ if [ ! -x "$VENV/bin/python" ]; then
     say "virtualenv $VENV from $PYTHON"
     "$PYTHON" -m venv "$VENV"
 fi
+# Packages are installed without byte-compiling, then compiled once on every core (step 2b): the
+# class environment is read-only for users, so its .pyc files must be written now, by root.
+compile_venv=""
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
     say "PyTorch ($TORCH)"
     # shellcheck disable=SC2086  # TORCH may carry pip options
-    "$VENV/bin/pip" install -q $TORCH
+    "$VENV/bin/pip" install -q --no-compile $TORCH
+    compile_venv=1
 fi
 # Reinstalled only when the course's code or the JupyterHub requirement changed (after a git pull).
 stamp="$(cd "$REPO" && find pyproject.toml course_lib -type f -not -path '*__pycache__*' | sort | xargs sha256sum | sha256sum | cut -c1-16)-$JUPYTERHUB"
 if [ "$(cat "$VENV/.convcourse-installed" 2>/dev/null)" != "$stamp" ]; then
     say "the course and JupyterHub"
-    "$VENV/bin/pip" install -q "$REPO" "$JUPYTERHUB"
+    "$VENV/bin/pip" install -q --no-compile "$REPO" "$JUPYTERHUB"
     echo "$stamp" > "$VENV/.convcourse-installed"
+    compile_venv=1
+fi
+if [ -n "$compile_venv" ]; then
+    say "byte-compiling the class environment"
+    # (a few packages ship templates with a .py name that do not compile: not an error)
+    "$VENV/bin/python" -m compileall -q -j 0 "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null 2>&1 || true
 fi
 
 # 3. The proxy (node).
