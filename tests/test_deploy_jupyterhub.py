@@ -85,3 +85,16 @@ def test_deploy_files_name_no_host_but_loopback(path):
     # (PyTorch's CPU wheel index is a package source, not a server of the class)
     hosts = {h for h in re.findall(r"https?://([^/:\s\"'<>]+)", text)} - {"127.0.0.1", "download.pytorch.org"}
     assert not ips and not hosts, (ips, hosts)
+
+
+def test_the_hub_test_says_why_it_cannot_run(monkeypatch):
+    import hub_support
+
+    monkeypatch.setattr(hub_support.sys, "platform", "darwin")
+    assert "needs Linux" in hub_support.missing_requirements()
+    monkeypatch.setattr(hub_support.sys, "platform", "linux")
+    monkeypatch.setattr(hub_support.os, "geteuid", lambda: 1000)
+    assert "needs root" in hub_support.missing_requirements()
+    monkeypatch.setattr(hub_support.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(hub_support.shutil, "which", lambda name: None)
+    assert "node with npm" in hub_support.missing_requirements()
