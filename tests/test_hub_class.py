@@ -135,7 +135,8 @@ def cycle(hub, tmp_path_factory):
     formgrader_status = {user: hub.request("GET", f"user/{user}/formgrader/api/status").status_code for user in hub.users}
     return {
         "listed": listed, "nosy_output": nosy_output, "targets": targets, "scores": scores(copy, PS),
-        "feedback": feedback, "formgrader": formgrader_status, "nosy_under_autograde": under_autograde, "seconds": time.monotonic() - started,
+        "feedback": feedback, "formgrader": formgrader_status, "nosy_under_autograde": under_autograde,
+        "seconds": time.monotonic() - started,
     }
 
 
