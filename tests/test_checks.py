@@ -18,6 +18,7 @@ from course_lib.checks.equivariance import reference_gap, reference_shift
 def fresh_ladder(tmp_path, monkeypatch):
     """Each test gets its own persisted hint state and an empty in-memory ladder."""
     monkeypatch.delenv("COURSE_LIB_GRADING", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.setenv("COURSE_LIB_CHECKS_STATE", str(tmp_path / "hints.json"))
     monkeypatch.setattr(feedback, "ladder", feedback.HintLadder())
     yield
@@ -411,6 +412,24 @@ def test_grading_mode_disables_persistence_and_progress(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_LIB_GRADING", "1")
     assert feedback.hint_state_path() is None
     assert feedback.record_progress("conv1d", True) is False
+
+
+@pytest.mark.parametrize("mode", ["autograde", "validate"])
+def test_nbgrader_execution_is_grading_mode(mode, tmp_path, monkeypatch):
+    """A kernel run by nbgrader (Formgrader's autograde, validate) sets NBGRADER_EXECUTION, not COURSE_LIB_GRADING."""
+    study = pytest.importorskip("course_lib.study")
+    store = FakeStore()
+    monkeypatch.setattr(study, "open_store", lambda *a, **k: store)
+    assert feedback.hint_state_path() == tmp_path / "hints.json", "outside grading the state is persisted"
+    monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+    assert feedback.hint_state_path() is None
+    assert feedback.record_progress("conv1d", True) is False
+    with pytest.raises(checks.CheckFailed):
+        checks.check_conv1d(flipped)
+    assert store.records == [], "no progress record under nbgrader"
+    assert not (tmp_path / "hints.json").exists(), "no hint file under nbgrader"
+    monkeypatch.setenv("NBGRADER_EXECUTION", "")
+    assert feedback.hint_state_path() == tmp_path / "hints.json", "an empty NBGRADER_EXECUTION is not grading"
 
 
 # ---- progress store ----

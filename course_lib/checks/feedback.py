@@ -50,14 +50,20 @@ class Diagnosis:
 
 
 def _grading() -> bool:
-    """True under auto-grading (``COURSE_LIB_GRADING=1``): no hint state, no progress records."""
+    """True under auto-grading: no hint state, no progress records.
+
+    Auto-grading is ``COURSE_LIB_GRADING=1``, or a kernel run by nbgrader's autograde or validate
+    (they set ``NBGRADER_EXECUTION``, also when started from Formgrader or the Assignments panel).
+    """
+    if os.environ.get("NBGRADER_EXECUTION", "").strip():
+        return True
     return os.environ.get("COURSE_LIB_GRADING", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def hint_state_path() -> Path | None:
     """Where failure counts are persisted.
 
-    None under auto-grading (``$COURSE_LIB_GRADING=1``); ``$COURSE_LIB_CHECKS_STATE`` if set ("" or "off" disables persistence); else next to the
+    None under auto-grading (``$COURSE_LIB_GRADING=1`` or ``$NBGRADER_EXECUTION``); ``$COURSE_LIB_CHECKS_STATE`` if set ("" or "off" disables persistence); else next to the
     progress store (``$COURSE_LIB_PROGRESS_DB``'s folder); else the platform data dir.
     """
     if _grading():
@@ -153,7 +159,7 @@ ladder = HintLadder()
 def record_progress(check_id: str, ok: bool, detail: str = "") -> bool:
     """Record a check result in the learner's progress store; never raises.
 
-    Returns True when the store accepted the record. Skipped under ``COURSE_LIB_GRADING=1``.
+    Returns True when the store accepted the record. Skipped under ``COURSE_LIB_GRADING=1`` or ``NBGRADER_EXECUTION``.
     """
     if _grading():
         return False
