@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -16,10 +15,10 @@ from course_lib.checks.equivariance import reference_gap, reference_shift
 
 @pytest.fixture(autouse=True)
 def fresh_ladder(tmp_path, monkeypatch):
-    """Each test gets its own persisted hint state and an empty in-memory ladder."""
+    """Each test gets its own progress store (where failure counts persist) and an empty in-memory ladder."""
     monkeypatch.delenv("COURSE_LIB_GRADING", raising=False)
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    monkeypatch.setenv("COURSE_LIB_CHECKS_STATE", str(tmp_path / "hints.json"))
+    monkeypatch.setenv("COURSE_LIB_PROGRESS_DB", str(tmp_path / "progress.sqlite3"))
     monkeypatch.setattr(feedback, "ladder", feedback.HintLadder())
     yield
 
@@ -387,22 +386,30 @@ def test_hint_ladder_counts_per_check_id():
 
 
 def test_hint_ladder_is_persisted_across_processes(tmp_path):
+    from course_lib import study
+
     with pytest.raises(checks.CheckFailed):
         checks.check_conv1d(flipped)
-    state = json.loads((tmp_path / "hints.json").read_text())
-    assert state == {"conv1d": 1}
-    feedback.ladder = feedback.HintLadder()  # a new kernel: empty memory, same file
+    with study.open_store() as store:
+        assert store.check_failures("conv1d") == 1, "the failure is a row of the progress store, the one source"
+    assert not list(tmp_path.glob("*.json")), "no separate hint file"
+    feedback.ladder = feedback.HintLadder()  # a new kernel: empty memory, same store
     with pytest.raises(checks.CheckFailed) as info:
         checks.check_conv1d(flipped)
     assert info.value.level == 2
+    with study.open_store() as store:
+        assert store.check_failures("conv1d") == 2
 
 
 def test_hint_ladder_survives_an_unwritable_or_corrupt_state(tmp_path, monkeypatch):
-    bad = tmp_path / "hints.json"
-    bad.write_text("{not json")
+    bad = tmp_path / "garbage.sqlite3"
+    bad.write_bytes(b"not a database at all" * 100)
+    monkeypatch.setenv("COURSE_LIB_PROGRESS_DB", str(bad))
     ladder = feedback.HintLadder()
-    assert ladder.bump("x") == 1 and ladder.bump("x") == 2
-    monkeypatch.setenv("COURSE_LIB_CHECKS_STATE", str(tmp_path / "missing-dir" / "file" / "x.json"))
+    with pytest.warns(UserWarning):   # the unreadable file is moved aside by the store, never used
+        assert ladder.bump("x") == 1
+    assert ladder.bump("x") == 2
+    monkeypatch.setenv("COURSE_LIB_PROGRESS_DB", str(tmp_path / "missing-dir" / "file" / "x.sqlite3"))
     (tmp_path / "missing-dir").write_text("a file where a folder should be")
     ladder = feedback.HintLadder()
     assert ladder.bump("y") == 1 and ladder.count("y") == 1
@@ -410,26 +417,29 @@ def test_hint_ladder_survives_an_unwritable_or_corrupt_state(tmp_path, monkeypat
 
 def test_grading_mode_disables_persistence_and_progress(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_LIB_GRADING", "1")
-    assert feedback.hint_state_path() is None
+    ladder = feedback.HintLadder()
+    assert ladder.bump("conv1d") == 1 and ladder.bump("conv1d") == 2, "counts still rise, in memory"
     assert feedback.record_progress("conv1d", True) is False
+    assert not list(tmp_path.iterdir()), "grading reads and writes no progress file"
 
 
 @pytest.mark.parametrize("mode", ["autograde", "validate"])
 def test_nbgrader_execution_is_grading_mode(mode, tmp_path, monkeypatch):
     """A kernel run by nbgrader (Formgrader's autograde, validate) sets NBGRADER_EXECUTION, not COURSE_LIB_GRADING."""
-    study = pytest.importorskip("course_lib.study")
+    from course_lib import study
+
     store = FakeStore()
-    monkeypatch.setattr(study, "open_store", lambda *a, **k: store)
-    assert feedback.hint_state_path() == tmp_path / "hints.json", "outside grading the state is persisted"
+    opened = []
+    monkeypatch.setattr(study, "open_store", lambda *a, **k: opened.append(a) or store)
     monkeypatch.setenv("NBGRADER_EXECUTION", mode)
-    assert feedback.hint_state_path() is None
     assert feedback.record_progress("conv1d", True) is False
     with pytest.raises(checks.CheckFailed):
         checks.check_conv1d(flipped)
-    assert store.records == [], "no progress record under nbgrader"
-    assert not (tmp_path / "hints.json").exists(), "no hint file under nbgrader"
+    assert store.records == [] and opened == [], "no progress record or read under nbgrader"
+    assert not list(tmp_path.iterdir()), "no hint or progress file under nbgrader"
     monkeypatch.setenv("NBGRADER_EXECUTION", "")
-    assert feedback.hint_state_path() == tmp_path / "hints.json", "an empty NBGRADER_EXECUTION is not grading"
+    assert feedback.record_progress("conv1d", True) is True, "an empty NBGRADER_EXECUTION is not grading"
+    assert store.records == [("conv1d", True, "")]
 
 
 # ---- progress store ----
@@ -440,6 +450,9 @@ class FakeStore:
 
     def record_check(self, check_id, passed, detail=""):
         self.records.append((check_id, passed, detail))
+
+    def check_failures(self, check_id):
+        return sum(1 for c, passed, _ in self.records if c == check_id and not passed)
 
     def __enter__(self):
         return self

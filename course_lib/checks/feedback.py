@@ -2,13 +2,13 @@
 
 A check calls :func:`fail` with a diagnosis and a list of hints ordered from gentle to
 explicit. The ladder counts failures per ``check_id``: the first failure shows
-the diagnosis only, the second adds the first hint, the third and later add every hint. Counts
-live in memory and are also persisted in a small JSON file so they survive a kernel restart.
+the diagnosis only, the second adds the first hint, the third and later add every hint. Every
+failure is a row in the learner's progress store, which is where the counts come from after a
+kernel restart.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -21,7 +21,6 @@ __all__ = [
     "fail",
     "passed",
     "ladder",
-    "hint_state_path",
     "record_progress",
 ]
 
@@ -50,7 +49,7 @@ class Diagnosis:
 
 
 def _grading() -> bool:
-    """True under auto-grading: no hint state, no progress records.
+    """True under auto-grading: the progress store is neither read nor written.
 
     Auto-grading is ``COURSE_LIB_GRADING=1``, or a kernel run by nbgrader's autograde or validate
     (they set ``NBGRADER_EXECUTION``, also when started from Formgrader or the Assignments panel).
@@ -60,97 +59,61 @@ def _grading() -> bool:
     return os.environ.get("COURSE_LIB_GRADING", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def hint_state_path() -> Path | None:
-    """Where failure counts are persisted.
-
-    None under auto-grading (``$COURSE_LIB_GRADING=1`` or ``$NBGRADER_EXECUTION``); ``$COURSE_LIB_CHECKS_STATE`` if set ("" or "off" disables persistence); else next to the
-    progress store (``$COURSE_LIB_PROGRESS_DB``'s folder); else the platform data dir.
-    """
-    if _grading():
-        return None
-    explicit = os.environ.get("COURSE_LIB_CHECKS_STATE")
-    if explicit is not None:
-        return None if explicit.strip().lower() in ("", "off", "0", "none") else Path(explicit)
-    progress = os.environ.get("COURSE_LIB_PROGRESS_DB")
-    if progress:
-        return Path(progress).expanduser().resolve().parent / "check_hints.json"
-    try:
-        from platformdirs import user_data_dir
-    except ImportError:  # pragma: no cover - platformdirs is a dependency
-        return None
-    return Path(user_data_dir("convcourse")) / "check_hints.json"
-
-
 class HintLadder:
-    """Counts failures per check id, in memory and (best effort) on disk.
+    """Counts failures per check id; the count is the hint level.
+
+    The learner's progress store already holds one row per failed check, so the count is read from
+    there (once per check id, the first time it is needed) and then kept up to date in memory:
+    ``count = failures stored before this kernel asked + failures since``. There is no second file.
+    Under auto-grading (``COURSE_LIB_GRADING=1`` or ``$NBGRADER_EXECUTION``), or with
+    ``persist=False``, the store is neither read nor written and counts live in memory only.
 
     ``level(check_id)`` after ``bump`` is 1 on the first failure, 2 on the second, and so on.
     A pass does not reset the count: a learner who passes and later breaks the function again
     still gets the stronger hints.
     """
 
-    def __init__(self, path: Path | None = None, persist: bool = True):
+    def __init__(self, store_path: Path | str | None = None, persist: bool = True):
         self._lock = threading.Lock()
-        self._counts: dict[str, int] = {}
-        self._path = path
+        self._stored: dict[str, int] = {}    # failures already in the store when first asked
+        self._counts: dict[str, int] = {}    # failures counted by this ladder since
+        self._store_path = store_path
         self._persist = persist
-        self._loaded = False
 
-    @property
-    def path(self) -> Path | None:
-        return self._path if self._path is not None else (hint_state_path() if self._persist else None)
+    def _stored_failures(self, check_id: str) -> int:
+        if check_id not in self._stored:
+            self._stored[check_id] = 0
+            if self._persist and not _grading():
+                try:
+                    from course_lib.study import open_store  # lazy: the study package is optional here
 
-    def _load(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
-        path = self.path
-        if path is None or not self._persist:
-            return
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if isinstance(key, str) and isinstance(value, int) and value > 0:
-                    self._counts[key] = max(self._counts.get(key, 0), value)
-
-    def _save(self) -> None:
-        path = self.path
-        if path is None or not self._persist:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self._counts, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:
-            pass  # persistence is a convenience; the in-memory ladder still works
+                    with open_store(self._store_path) as store:
+                        self._stored[check_id] = store.check_failures(check_id)
+                except Exception:  # noqa: BLE001 - an unreadable store only costs the stronger hints
+                    pass
+        return self._stored[check_id]
 
     def count(self, check_id: str) -> int:
         """Failures recorded so far for ``check_id``."""
         with self._lock:
-            self._load()
-            return self._counts.get(check_id, 0)
+            return self._stored_failures(check_id) + self._counts.get(check_id, 0)
 
     def bump(self, check_id: str) -> int:
-        """Record one more failure of ``check_id`` and return the new count (the hint level)."""
+        """Count one more failure of ``check_id`` and return the new count (the hint level).
+
+        Call it before the failure is recorded in the store (as :func:`fail` does)."""
         with self._lock:
-            self._load()
+            stored = self._stored_failures(check_id)
             self._counts[check_id] = self._counts.get(check_id, 0) + 1
-            self._save()
-            return self._counts[check_id]
+            return stored + self._counts[check_id]
 
     def reset(self, check_id: str | None = None) -> None:
-        """Forget the count of one check (or of all checks)."""
+        """Start the count of one check (or of all checks) again from 0; the store's history is kept."""
         with self._lock:
-            self._load()
-            if check_id is None:
-                self._counts.clear()
-            else:
-                self._counts.pop(check_id, None)
-            self._save()
+            ids = list(set(self._stored) | set(self._counts)) if check_id is None else [check_id]
+            for key in ids:
+                self._stored[key] = 0
+                self._counts.pop(key, None)
 
 
 ladder = HintLadder()

@@ -533,6 +533,12 @@ class ProgressStore:
                 (check_id, int(bool(passed)), detail, _ts(as_utc(now))),
             )
 
+    def check_failures(self, check_id: str) -> int:
+        """How many runs of ``check_id`` failed (the hint level of the checks comes from this)."""
+        check_id = text_arg(check_id, "check_id")
+        rows = self._query("SELECT check_id, passed, checked_at FROM check_result WHERE check_id = ? ORDER BY id", (check_id,))
+        return sum(1 for _, passed, _ in self._parsed(rows, parse_check_row, "a check result of") if not passed)
+
     def check_summary(self) -> dict[str, dict]:
         """{check_id: {passed: ever passed, attempts, last: datetime of the latest run, last_passed}}."""
         rows = self._query("SELECT check_id, passed, checked_at FROM check_result ORDER BY id")
