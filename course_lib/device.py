@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-ENV_VAR = "COURSE_LIB_DEVICE"
+DEVICE_ENV_VAR = "COURSE_LIB_DEVICE"
 _KNOWN = ("cpu", "cuda", "mps")
 
 
@@ -29,7 +29,7 @@ def choose_device(prefer: str | None = None):
     """
     import torch
 
-    wanted = prefer if prefer is not None else os.environ.get(ENV_VAR, "")
+    wanted = prefer if prefer is not None else os.environ.get(DEVICE_ENV_VAR, "")
     wanted = str(wanted).strip().lower() or None
     available = {
         "cuda": torch.cuda.is_available(),
@@ -41,7 +41,7 @@ def choose_device(prefer: str | None = None):
         if kind not in _KNOWN or (colon and not index.isdigit()):
             raise DeviceChoiceError(
                 f"device: expected one of {', '.join(_KNOWN)}, optionally with an index such as cuda:1 "
-                f"(from the argument or ${ENV_VAR}), got {wanted!r}"
+                f"(from the argument or ${DEVICE_ENV_VAR}), got {wanted!r}"
             )
         if not available[kind]:
             have = ", ".join(name for name in _KNOWN if available[name])
@@ -64,5 +64,5 @@ def describe_device(device=None) -> str:
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "mps":
         return "mps (Apple GPU)"
-    forced = os.environ.get(ENV_VAR)
-    return "cpu (forced by $%s)" % ENV_VAR if forced else "cpu (no GPU found; everything in the course runs on CPU)"
+    forced = os.environ.get(DEVICE_ENV_VAR)
+    return "cpu (forced by $%s)" % DEVICE_ENV_VAR if forced else "cpu (no GPU found; everything in the course runs on CPU)"

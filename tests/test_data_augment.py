@@ -31,7 +31,7 @@ def test_zero_shift_is_identity_and_seeded_runs_agree():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="max_shift: expected an int >= 0, got -1"):
+    with pytest.raises(ValueError, match="max_shift must be an int >= 0; got -1"):
         RandomShift(-1)
     with pytest.raises(ValueError, match=r"x: expected a batch of images \(N, C, H, W\), got shape \(5, 5\)"):
         RandomShift(1)(torch.rand(5, 5))

@@ -14,7 +14,7 @@ def availability(monkeypatch):
         monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
         monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
 
-    monkeypatch.delenv(device.ENV_VAR, raising=False)
+    monkeypatch.delenv(device.DEVICE_ENV_VAR, raising=False)
     return set_available
 
 
@@ -35,7 +35,7 @@ def test_mps_before_cpu(availability):
 
 def test_env_var_forces_cpu(availability, monkeypatch):
     availability(cuda=True, mps=True)
-    monkeypatch.setenv(device.ENV_VAR, "cpu")
+    monkeypatch.setenv(device.DEVICE_ENV_VAR, "cpu")
     assert device.choose_device().type == "cpu"
 
 

@@ -483,7 +483,6 @@ def test_real_corruption_is_still_moved_aside(tmp_path):
     (lambda s: s.review("a", "good", now="today"), TypeError, "now"),
     (lambda s: s.card_state(3), TypeError, "card_id"),
     (lambda s: s.review_log(card_id=["a"]), TypeError, "card_id"),
-    (lambda s: s.reset_card(None), TypeError, "card_id"),
     (lambda s: s.record_check("x\udcff", True), ValueError, "check_id"),
     (lambda s: s.record_check("x", True, detail="\ud800"), ValueError, "detail"),
 ])

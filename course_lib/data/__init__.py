@@ -16,16 +16,10 @@ from .ekg import EKG_KINDS, EKG_LABELS
 from .errors import CacheWriteError, ChecksumError, CorruptFileError, DataError, DataNotFoundError, DownloadError
 from .mnist import load_mnist
 
+from course_lib.lazy import submodule_getattr
+
 # The torch-side helpers load on first use, so the numpy loaders work (and import fast) without torch.
-_TORCH_HELPERS = {"RandomShift": "augment", "ArrayDataset": "torch_dataset", "as_torch_dataset": "torch_dataset"}
-
-
-def __getattr__(name):
-    if name in _TORCH_HELPERS:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_TORCH_HELPERS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = submodule_getattr(__name__, ("augment", "torch_dataset"))
 
 __all__ = [
     "load_mnist", "load_ekg", "as_torch_dataset", "ArrayDataset", "RandomShift", "cache_dir",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from course_lib.validation import nonnegative_int
+
 __all__ = ["RandomShift"]
 
 
@@ -17,9 +19,7 @@ class RandomShift:
     """
 
     def __init__(self, max_shift: int = 2, fill: float = 0.0):
-        if not isinstance(max_shift, int) or isinstance(max_shift, bool) or max_shift < 0:
-            raise ValueError(f"max_shift: expected an int >= 0, got {max_shift!r}")
-        self.max_shift = max_shift
+        self.max_shift = nonnegative_int(max_shift, "max_shift", where="RandomShift")
         self.fill = float(fill)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

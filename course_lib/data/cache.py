@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ENV_VAR = "COURSE_LIB_DATA"
+DATA_ENV_VAR = "COURSE_LIB_DATA"
 
-__all__ = ["ENV_VAR", "cache_dir", "ensure_folder"]
+__all__ = ["DATA_ENV_VAR", "cache_dir", "ensure_folder"]
 
 
 def cache_dir(subfolder: str | None = None, create: bool = True) -> Path:
@@ -19,7 +19,7 @@ def cache_dir(subfolder: str | None = None, create: bool = True) -> Path:
 
     Raises ``CacheWriteError`` (naming the folder and ``COURSE_LIB_DATA``) when it cannot be created.
     """
-    root = os.environ.get(ENV_VAR, "").strip()
+    root = os.environ.get(DATA_ENV_VAR, "").strip()
     if root:
         base = Path(root).expanduser()
     else:
@@ -40,6 +40,6 @@ def ensure_folder(path: str | Path) -> Path:
 
         raise CacheWriteError(
             f"{path}: could not create the data folder ({exc.strerror or exc}); "
-            f"set {ENV_VAR} (or pass data_dir=) to a writable folder"
+            f"set {DATA_ENV_VAR} (or pass data_dir=) to a writable folder"
         ) from exc
     return path

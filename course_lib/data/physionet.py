@@ -28,6 +28,7 @@ import numpy as np
 
 from .cache import cache_dir, ensure_folder
 from .errors import CorruptFileError, DataNotFoundError
+from ..validation import positive_int
 
 __all__ = ["FS", "WINDOW", "NORMAL_SYMBOLS", "ABNORMAL_SYMBOLS", "DS1", "DS2", "beat_windows", "load_mitbih"]
 
@@ -168,8 +169,7 @@ def load_mitbih(
     y = np.concatenate([p[1] for p in parts])
     symbols = np.concatenate([p[2] for p in parts])
     if n is not None:
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n: expected a positive int, got {n!r}")
+        n = positive_int(n, "n", where="load_mitbih")
         keep = np.sort(np.random.default_rng(seed).permutation(len(y))[: min(n, len(y))])
         x, y, symbols = x[keep], y[keep], symbols[keep]
     return (x, y, symbols) if return_symbols else (x, y)

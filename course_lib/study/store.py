@@ -516,12 +516,6 @@ class ProgressStore:
         rows = self._query(sql + " ORDER BY reviewed_at, id", args)
         return [ReviewRecord(*r) for r in self._parsed(rows, parse_log_row, "a review-log row of card")]
 
-    def reset_card(self, card_id: str) -> None:
-        """Forget a card's schedule (its log rows stay, for the statistics)."""
-        card_id = text_arg(card_id, "card_id")
-        with self._transaction() as conn:
-            conn.execute("DELETE FROM card_state WHERE card_id = ?", (card_id,))
-
     # -- exercise checks -------------------------------------------------------------------------
     def record_check(self, check_id: str, passed: bool, detail: str = "", now=None) -> None:
         """Log one run of a self-check (used by course_lib.checks and lesson quizzes)."""

@@ -15,10 +15,10 @@ import os
 import sqlite3
 from pathlib import Path
 
-__all__ = ["ProgressStoreError", "check_path", "explain", "is_corruption", "ENV_VAR"]
+__all__ = ["ProgressStoreError", "check_path", "explain", "is_corruption", "PROGRESS_DB_ENV_VAR"]
 
-ENV_VAR = "COURSE_LIB_PROGRESS_DB"
-_CHOOSE_ANOTHER = f"or point {ENV_VAR} at a file in a folder you can write to"
+PROGRESS_DB_ENV_VAR = "COURSE_LIB_PROGRESS_DB"
+_CHOOSE_ANOTHER = f"or point {PROGRESS_DB_ENV_VAR} at a file in a folder you can write to"
 
 # SQLite primary result codes (https://sqlite.org/rescode.html)
 _PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _AUTH, _NOTADB = 3, 5, 6, 8, 10, 11, 13, 14, 23, 26
