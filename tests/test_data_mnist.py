@@ -102,7 +102,7 @@ def test_source_is_mlxtends_package_file():
     [
         (dict(subset="10k"), ValueError, "subset: expected one of"),
         (dict(split="validation"), ValueError, "split: expected one of"),
-        (dict(seed="zero"), TypeError, "seed: expected an int, got str"),
+        (dict(seed="zero"), TypeError, "seed must be an int >= 0; got str"),
     ],
 )
 def test_bad_arguments(kwargs, error, words):
