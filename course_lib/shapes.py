@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
+
+from .geometry import effective_kernel, output_length, resolve_padding
+from .validation import check_int
 
 __all__ = [
     "conv_output_size", "conv_transpose_output_size", "ReceptiveField", "receptive_field",
@@ -39,16 +41,8 @@ __all__ = [
 UNITS = ("flop", "mac")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _positive(name: str, value: Any, minimum: int = 1) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value!r}")
-    return int(value)
+    return check_int(value, name, minimum=minimum)
 
 
 def _per_dim(name: str, value: Any, minimum: int = 1) -> tuple[int, ...]:
@@ -79,23 +73,18 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 
     kernel = _positive("kernel", kernel)
     stride = _positive("stride", stride)
     dilation = _positive("dilation", dilation)
-    if isinstance(padding, str):
-        if padding == "valid":
-            padding = 0
-        elif padding == "same":
-            if stride != 1:
-                raise ValueError(f"padding='same' needs stride=1 (as in PyTorch); got stride={stride}")
-            return n
-        else:
-            raise ValueError(f"padding must be an int >= 0, 'valid' or 'same'; got {padding!r}")
-    padding = _positive("padding", padding, minimum=0)
-    effective = dilation * (kernel - 1) + 1
-    if effective > n + 2 * padding:
+    if isinstance(padding, str) and padding not in ("valid", "same"):
+        raise ValueError(f"padding must be an int >= 0, 'valid' or 'same'; got {padding!r}")
+    if not isinstance(padding, str):
+        padding = _positive("padding", padding, minimum=0)
+    pad = resolve_padding(padding, (kernel,), (stride,), (dilation,))[0]
+    effective = effective_kernel(kernel, dilation)
+    if effective > n + pad[0] + pad[1]:
         raise ValueError(
             f"kernel {kernel} (effective size {effective} with dilation {dilation}) is larger than "
-            f"the padded input n + 2*padding = {n + 2 * padding}; expected at most {n + 2 * padding}"
+            f"the padded input n + 2*padding = {n + 2 * pad[0]}; expected at most {n + 2 * pad[0]}"
         )
-    return (n + 2 * padding - effective) // stride + 1
+    return output_length(n, kernel, stride, pad, dilation)
 
 
 def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,

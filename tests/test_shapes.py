@@ -38,9 +38,9 @@ def test_conv_output_size_padding_strings():
         shapes.conv_output_size(28, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="padding must be an int >= 0, 'valid' or 'same'; got 'full'"):
         shapes.conv_output_size(28, 3, padding="full")
-    with pytest.raises(ValueError, match="stride must be >= 1; got 0"):
+    with pytest.raises(ValueError, match="stride must be an int >= 1; got 0"):
         shapes.conv_output_size(28, 3, stride=0)
-    with pytest.raises(TypeError, match="kernel must be an int; got float 2.5"):
+    with pytest.raises(TypeError, match="kernel must be an int >= 1; got float 2.5"):
         shapes.conv_output_size(28, 2.5)
 
 
@@ -79,7 +79,7 @@ def test_receptive_field_of_a_familiar_stack():
     assert [(r.size, r.jump) for r in rf] == [(3, 1), (5, 1), (6, 2), (10, 2), (14, 2), (16, 4)]
     with pytest.raises(ValueError, match=r"layers\[1\] must be \(kernel, stride\), \(kernel, stride, dilation\) or \(kernel, stride, dilation, padding\); got 3"):
         shapes.receptive_field([(3, 1), 3])
-    with pytest.raises(ValueError, match=r"layers\[0\] stride must be >= 1; got 0"):
+    with pytest.raises(ValueError, match=r"layers\[0\] stride must be an int >= 1; got 0"):
         shapes.receptive_field([(3, 0)])
 
 

@@ -16,6 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry import output_length
+
+
+def _out(n_padded: int, k: int, s: int, d: int) -> int:
+    """Output length over an already padded input (the formula: :func:`course_lib.geometry.output_length`)."""
+    return output_length(n_padded, k, s, (0, 0), d)
+
 
 def pad_with(x: np.ndarray, padding: tuple[tuple[int, int], ...], value: float = 0.0) -> np.ndarray:
     """Add ``padding[i] = (before, after)`` constant entries around spatial dimension ``i``.
@@ -31,10 +38,6 @@ def crop(x_pad: np.ndarray, padding: tuple[tuple[int, int], ...]) -> np.ndarray:
     for before, after in padding:
         index.append(slice(before, x_pad.shape[len(index)] - after))
     return x_pad[tuple(index)]
-
-
-def _out(n_padded: int, k: int, s: int, d: int) -> int:
-    return (n_padded - d * (k - 1) - 1) // s + 1
 
 
 # ------------------------------------------------------------------------------- conv 1d

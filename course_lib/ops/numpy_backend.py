@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from ._args import output_size
+from ..geometry import output_length
 
 _PARALLEL_MIN_ELEMENTS = 1 << 18     # smaller jobs are not worth a thread hand-off
 _CHUNK_BYTES = 1 << 20               # im2col block per GEMM: small enough to stay in cache
@@ -133,7 +133,7 @@ def _weight_matrix(w: np.ndarray) -> np.ndarray:
 
 
 def _out_size(in_size, kernel, stride, padding, dilation):
-    return tuple(output_size(n, k, s, p, d) for n, k, s, p, d in zip(in_size, kernel, stride, padding, dilation))
+    return tuple(output_length(n, k, s, p, d) for n, k, s, p, d in zip(in_size, kernel, stride, padding, dilation))
 
 
 def _as_4d(x, w, stride, padding, dilation):
