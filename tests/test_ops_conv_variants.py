@@ -261,3 +261,19 @@ def test_torch_backend_new_ops_stay_on_the_tensors_device():
     assert all(g.device.type == "meta" for g in grads)
     yg = ops.conv2d(x, torch.empty(4, 1, 3, 3, **meta), groups=4)
     assert yg.device.type == "meta" and tuple(yg.shape) == (2, 4, 3, 3)
+
+
+@pytest.mark.parametrize("n_spatial", [1, 2])
+@pytest.mark.parametrize("padding, dilation", [(0, 1), (2, 1), ("same", 2), (((2, 0), (1, 3)), (1, 2)), (5, 1)])
+def test_numpy_stride_one_input_gradient_by_flipped_correlation(n_spatial, padding, dilation):
+    """With stride 1 and >= 8 input channels the numpy backend computes dx as a correlation of dy
+    with the flipped kernel (padding (5, 5) exceeds the kernel's reach and takes the scatter path)."""
+    rng = np.random.default_rng(15)
+    size, kernel = (9, 7)[:n_spatial], (3, 2)[:n_spatial]
+    if isinstance(padding, tuple) and n_spatial == 1:
+        padding = padding[:1]
+    dil = (dilation,) * n_spatial
+    case = dict(x=rng.standard_normal((3, 9, *size)), w=rng.standard_normal((5, 9, *kernel)), b=None,
+                stride=(1,) * n_spatial, padding=padding, pairs=pairs_of(padding, n_spatial, kernel, dil),
+                dilation=dil, groups=1, dtype=np.float64, rng=rng, n=n_spatial)
+    check_grouped(case, "numpy")

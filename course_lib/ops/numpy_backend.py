@@ -201,8 +201,23 @@ def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
     return y
 
 
+def _full_correlation_padding(w, stride, padding, dilation):
+    """Padding under which dx = correlation of dy with the flipped kernel, or None.
+
+    With stride 1, dx[l] = sum_m dy[l + p_before - m*d] w[m]: a correlation with the kernel
+    reversed, over dy padded by d*(K-1) - p_before before and d*(K-1) - p_after after.  Only
+    when both are >= 0 (padding at most the dilated kernel's reach, e.g. 'same' or 'valid').
+    """
+    if any(s != 1 for s in stride):
+        return None
+    pads = tuple((d * (k - 1) - before, d * (k - 1) - after)
+                 for k, d, (before, after) in zip(w.shape[2:], dilation, padding))
+    return pads if all(a >= 0 and b >= 0 for a, b in pads) else None
+
+
 def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx=True, need_dw=True):
-    """Gradients of a (grouped) conv: dy (N, C_out, H_out, W_out) -> (dx | None, dw | None, db | None).
+    """Gradients of a (grouped) conv: dy (N, C_out, H_out, W_out) -> (dx | None, dw | None, db | None)
+    (db along with dw).
 
     ``x`` (N, C_in, H, W) is only read when ``need_dw``; ``in_size`` = (H, W) gives dx its size.
     dw = cols.T @ dy and dcols = dy @ W (one GEMM each, per group), col2im = one strided add per
@@ -215,12 +230,24 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
     (pt, pb), (pl, pr) = padding
     H, W = in_size
     dy_cl = dy.transpose(0, 2, 3, 1)                        # (N, H_out, W_out, C_out) view
-    windows = (_windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
-               if need_dw else None)
-    dx_pad = np.zeros((N, H + pt + pb, W + pl + pr, C_in), dtype=dy.dtype) if need_dx else None
     offsets = [(m, k, slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh),
                 slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)) for m in range(KH) for k in range(KW)]
     depthwise = _is_depthwise(w, groups)
+    full_pads = _full_correlation_padding(w, stride, padding, dilation)
+    if need_dx and groups == 1 and C_in >= 8 and full_pads is not None:
+        # stride 1: dx is the *forward* correlation of dy with the flipped, channel-swapped
+        # kernel (one im2col + one GEMM, no scatter-adds); the job below then only does dw.
+        # (With few input channels that GEMM is a thin matrix-vector product: scatter instead.)
+        w_flipped = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+        dx_cl = _conv_forward_cl(dy, w_flipped, None, stride, full_pads, dilation, 1, (H, W))
+        dx = dx_cl.transpose(0, 3, 1, 2)
+        if not need_dw:
+            return dx, None, None
+        _, dw, db = _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx=False)
+        return dx, dw, db
+    windows = (_windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
+               if need_dw else None)
+    dx_pad = np.zeros((N, H + pt + pb, W + pl + pr, C_in), dtype=dy.dtype) if need_dx else None
     if depthwise:
         w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
 
@@ -232,7 +259,7 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
                     dx_pad[batch, rows, cols_, :] += dy_b * w_off[index]
                 if need_dw:
                     dw_part[index] = np.einsum("nijc,nijc->c", windows[batch, :, :, m, k, :], dy_b)
-            return dw_part, dy_b.sum(axis=(0, 1, 2))
+            return dw_part
 
         per_image = 2 * H_out * W_out * C_out * dy.itemsize
     else:
@@ -256,16 +283,16 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
                 if need_dw:
                     cols = windows[batch, ..., c].reshape(-1, KH * KW * C_g)   # im2col of this group
                     dw_parts.append(cols.T @ dy_g)          # (KH*KW*C_g, C_out/groups)
-            return dw_parts, dy_rows.sum(axis=0)
+            return dw_parts
 
         per_image = H_out * W_out * KH * KW * C_g * dy.itemsize
     parts = _run_chunks(job, _batch_chunks(N, per_image))
-    db = np.sum([p[1] for p in parts], axis=0)
+    db = dy.sum(axis=(0, 2, 3)) if need_dw else None      # reduces dy's contiguous last axis: fast
     dw = None
     if need_dw and depthwise:
-        dw = np.sum([p[0] for p in parts], axis=0).T.reshape(C_out, 1, KH, KW)
+        dw = np.sum(parts, axis=0).T.reshape(C_out, 1, KH, KW)
     elif need_dw:
-        mats = [np.sum([p[0][g] for p in parts], axis=0) for g in range(groups)]
+        mats = [np.sum([p[g] for p in parts], axis=0) for g in range(groups)]
         dw = np.concatenate([m.reshape(KH, KW, C_g, -1).transpose(3, 2, 0, 1) for m in mats])
     dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2) if need_dx else None
     return dx, None if dw is None else np.ascontiguousarray(dw), db
