@@ -272,7 +272,7 @@ def test_numpy_stride_one_input_gradient_by_flipped_correlation(n_spatial, paddi
     size, kernel = (9, 7)[:n_spatial], (3, 2)[:n_spatial]
     if isinstance(padding, tuple) and n_spatial == 1:
         padding = padding[:1]
-    dil = (dilation,) * n_spatial
+    dil = (dilation if isinstance(dilation, tuple) else (dilation,) * 2)[:n_spatial]
     case = dict(x=rng.standard_normal((3, 9, *size)), w=rng.standard_normal((5, 9, *kernel)), b=None,
                 stride=(1,) * n_spatial, padding=padding, pairs=pairs_of(padding, n_spatial, kernel, dil),
                 dilation=dil, groups=1, dtype=np.float64, rng=rng, n=n_spatial)
