@@ -22,7 +22,7 @@ from ..geometry import resolve_padding as _resolve_padding
 from ..validation import check_int, int_tuple
 
 BACKENDS = ("auto", "loops", "numpy", "torch")
-_DIM_NAMES = {1: ("L",), 2: ("H", "W")}
+DIM_NAMES = {1: ("L",), 2: ("H", "W")}
 
 
 def _torch():
@@ -203,7 +203,7 @@ def check_groups(op: str, groups: Any, c_in: int, c_out: int, x_shape: tuple, w_
 
 def layouts(n: int, transposed: bool = False) -> tuple[str, str]:
     """Layout strings of x and w for an ``n``-D (transposed) convolution, for messages."""
-    names = _DIM_NAMES[n]
+    names = DIM_NAMES[n]
     kernel = ", ".join("K" + s if n > 1 else "K" for s in names)
     w_layout = f"(C_in, C_out // groups, {kernel})" if transposed else f"(C_out, C_in, {kernel})"
     return "(N, C_in, " + ", ".join(names) + ")", w_layout
@@ -252,7 +252,7 @@ def check_conv_arrays(op: str, x: Any, w: Any, b: Any, n: int, groups: Any, tran
 def conv_geometry(op: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, dilation: Any,
                   n: int, groups: Any = 1) -> ConvGeometry:
     """Check shapes of ``x``, ``w``, ``b`` for an ``n``-D convolution and work out the output size."""
-    names = _DIM_NAMES[n]
+    names = DIM_NAMES[n]
     groups = check_conv_arrays(op, x, w, b, n, groups)
     xs, ws = shape_of(x), shape_of(w)
     stride_t = int_tuple(stride, n, "stride", op)

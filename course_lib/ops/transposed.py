@@ -18,7 +18,7 @@ strided convolution maps onto the same ``n``.
 from __future__ import annotations
 
 from ..geometry import transposed_output_length
-from ._args import _DIM_NAMES, check_conv_arrays, check_shape, int_tuple, prepare, shape_of
+from ._args import DIM_NAMES, check_conv_arrays, check_shape, int_tuple, prepare, shape_of
 from ._dispatch import backend_module as _module
 
 
@@ -38,13 +38,13 @@ def _transposed_geometry(op, x, w, b, stride, padding, output_padding, dilation,
         if op_ >= max(s, d):
             raise ValueError(
                 f"{op}: output_padding must be smaller than max(stride, dilation) = {max(s, d)} along "
-                f"{_DIM_NAMES[n][dim]}; got output_padding={output_padding!r} with stride={stride_t}, "
+                f"{DIM_NAMES[n][dim]}; got output_padding={output_padding!r} with stride={stride_t}, "
                 f"dilation={dilation_t}"
             )
         length = transposed_output_length(size, k, s, (p, p), op_, d)
         if length < 1:
             raise ValueError(
-                f"{op}: padding={pad_t} crops the whole output along {_DIM_NAMES[n][dim]}: x.shape={xs} "
+                f"{op}: padding={pad_t} crops the whole output along {DIM_NAMES[n][dim]}: x.shape={xs} "
                 f"and w.shape={ws} give {length + 2 * p} outputs before cropping; expected padding of "
                 f"at most {(length + 2 * p - 1) // 2} there"
             )
