@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from .geometry import effective_kernel, output_length, resolve_padding, transposed_output_length
+from .geometry import checked_transposed_length, effective_kernel, output_length, resolve_padding
 from .validation import check_int
 
 __all__ = [
@@ -110,18 +110,7 @@ def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: in
     dilation = _positive("dilation", dilation)
     padding = _positive("padding", padding, minimum=0)
     output_padding = _positive("output_padding", output_padding, minimum=0)
-    if output_padding >= max(stride, dilation):
-        raise ValueError(
-            f"output_padding must be smaller than max(stride, dilation) = {max(stride, dilation)}; "
-            f"got output_padding={output_padding}"
-        )
-    size = transposed_output_length(n, kernel, stride, (padding, padding), output_padding, dilation)
-    if size < 1:
-        raise ValueError(
-            f"padding={padding} crops away the whole output ({size + 2 * padding} before cropping); "
-            f"expected padding of at most {(size + 2 * padding - 1) // 2}"
-        )
-    return size
+    return checked_transposed_length(n, kernel, stride, padding, output_padding, dilation)
 
 
 # -------------------------------------------------------------------------- receptive field

@@ -17,7 +17,7 @@ strided convolution maps onto the same ``n``.
 
 from __future__ import annotations
 
-from ..geometry import transposed_output_length
+from ..geometry import checked_transposed_length
 from ._args import DIM_NAMES, check_conv_arrays, check_shape, int_tuple, prepare, shape_of
 from ._dispatch import backend_module as _module
 
@@ -35,20 +35,7 @@ def _transposed_geometry(op, x, w, b, stride, padding, output_padding, dilation,
     xs, ws = shape_of(x), shape_of(w)
     out = []
     for dim, (size, k, s, p, op_, d) in enumerate(zip(xs[2:], ws[2:], stride_t, pad_t, out_pad_t, dilation_t)):
-        if op_ >= max(s, d):
-            raise ValueError(
-                f"{op}: output_padding must be smaller than max(stride, dilation) = {max(s, d)} along "
-                f"{DIM_NAMES[n][dim]}; got output_padding={output_padding!r} with stride={stride_t}, "
-                f"dilation={dilation_t}"
-            )
-        length = transposed_output_length(size, k, s, (p, p), op_, d)
-        if length < 1:
-            raise ValueError(
-                f"{op}: padding={pad_t} crops the whole output along {DIM_NAMES[n][dim]}: x.shape={xs} "
-                f"and w.shape={ws} give {length + 2 * p} outputs before cropping; expected padding of "
-                f"at most {(length + 2 * p - 1) // 2} there"
-            )
-        out.append(length)
+        out.append(checked_transposed_length(size, k, s, p, op_, d, where=op, along=f" along {DIM_NAMES[n][dim]}"))
     return stride_t, tuple((p, p) for p in pad_t), out_pad_t, dilation_t, groups, tuple(out)
 
 
