@@ -277,3 +277,28 @@ def test_numpy_stride_one_input_gradient_by_flipped_correlation(n_spatial, paddi
                 stride=(1,) * n_spatial, padding=padding, pairs=pairs_of(padding, n_spatial, kernel, dil),
                 dilation=dil, groups=1, dtype=np.float64, rng=rng, n=n_spatial)
     check_grouped(case, "numpy")
+
+
+@pytest.mark.parametrize("padding", [1, ((0, 2), (2, 1))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_grouped_stride_one_input_gradient_by_flipped_correlation(padding, dtype):
+    """Grouped, 8 input channels per group, stride 1: the numpy dx path without scatter-adds."""
+    rng = np.random.default_rng(16)
+    case = dict(x=rng.standard_normal((2, 16, 7, 6)).astype(dtype), w=rng.standard_normal((6, 8, 3, 2)).astype(dtype),
+                b=None, stride=(1, 1), padding=padding, pairs=pairs_of(padding, 2, (3, 2), (1, 2)),
+                dilation=(1, 2), groups=2, dtype=dtype, rng=rng, n=2)
+    check_grouped(case, "numpy")
+
+
+@pytest.mark.parametrize("backend", ["loops", "numpy", "torch"])
+@pytest.mark.parametrize("per_out, groups", [(9, 1), (8, 2), (1, 4)])
+def test_conv_transpose_stride_one_with_output_padding(backend, per_out, groups):
+    """Stride 1, dilation 2, output_padding 1: the numpy backend's flipped-correlation paths
+    (>= 8 output channels per group, and depthwise) must pad for the extra output row/column."""
+    rng = np.random.default_rng(17)
+    dtype = np.float64
+    case = dict(x=rng.standard_normal((2, 4, 5, 4)).astype(dtype),
+                w=rng.standard_normal((4, per_out, 3, 2)).astype(dtype), b=rng.standard_normal(per_out * groups),
+                stride=(1, 1), padding=(1, 0), output_padding=(1, 1), dilation=(2, 2), groups=groups, dtype=dtype,
+                rng=rng, n=2)
+    check_transposed(case, backend)

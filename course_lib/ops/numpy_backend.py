@@ -94,23 +94,27 @@ def _run_chunks(job, chunks: list[slice]) -> list:
         return list(_get_pool(threads).map(job, chunks))
 
 
-def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0) -> np.ndarray:
-    """x: (N, C, H, W) -> zero-bordered channel-last copy (N, H + pt + pb, W + pl + pr, C)."""
+def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0, groups: int = 1) -> np.ndarray:
+    """x: (N, C, H, W) -> zero-bordered channel-last copy (N, H + pt + pb, W + pl + pr, C).
+
+    With ``groups`` > 1 the copy is group-major, (N, groups, H_pad, W_pad, C // groups), so
+    that one group's window rows (KW * C/groups values) are contiguous runs.
+    """
     (pt, pb), (pl, pr) = padding
     N, C, H, W = x.shape
-    out = np.empty((N, H + pt + pb, W + pl + pr, C), dtype=x.dtype)
-    x_cl = x.transpose(0, 2, 3, 1)
+    out = np.empty((N, groups, H + pt + pb, W + pl + pr, C // groups), dtype=x.dtype)
+    x_cl = x.reshape(N, groups, C // groups, H, W).transpose(0, 1, 3, 4, 2)
 
     def job(batch):
         if pt or pb or pl or pr:
-            out[batch, :pt] = value
-            out[batch, pt + H:] = value
-            out[batch, :, :pl] = value
-            out[batch, :, pl + W:] = value
-        out[batch, pt:pt + H, pl:pl + W, :] = x_cl[batch]
+            out[batch, :, :pt] = value
+            out[batch, :, pt + H:] = value
+            out[batch, :, :, :pl] = value
+            out[batch, :, :, pl + W:] = value
+        out[batch, :, pt:pt + H, pl:pl + W, :] = x_cl[batch]
 
     _over_batch(job, N, out.size)
-    return out
+    return out[:, 0] if groups == 1 else out
 
 
 def _windows(x_pad_cl: np.ndarray, kernel, stride, dilation, out_size) -> np.ndarray:
@@ -124,6 +128,15 @@ def _windows(x_pad_cl: np.ndarray, kernel, stride, dilation, out_size) -> np.nda
         strides=(sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
         writeable=False,
     )
+
+
+def _group_windows(x, padding, groups, kernel, stride, dilation, out_size) -> list[np.ndarray]:
+    """One :func:`_windows` view per group, over a group-major padded copy of x (see
+    :func:`_pad_channel_last`): each (N, H_out, W_out, KH, KW, C // groups)."""
+    x_pad = _pad_channel_last(x, padding, groups=groups)
+    if groups == 1:
+        return [_windows(x_pad, kernel, stride, dilation, out_size)]
+    return [_windows(x_pad[:, g], kernel, stride, dilation, out_size) for g in range(groups)]
 
 
 def _weight_matrix(w: np.ndarray) -> np.ndarray:
@@ -158,6 +171,71 @@ def _is_depthwise(w: np.ndarray, groups: int) -> bool:
     return groups > 1 and w.shape[1] == 1 and w.shape[0] == groups
 
 
+def _flat_padded(x, padding):
+    """x: (N, C, H, W) -> channel-first zero-padded copy flattened per channel: (N, C, H_pad*W_pad), W_pad."""
+    (pt, pb), (pl, pr) = padding
+    N, C, H, W = x.shape
+    W_pad = W + pl + pr
+    out = np.zeros((N, C, H + pt + pb, W_pad), dtype=x.dtype)
+    out[:, :, pt:pt + H, pl:pl + W] = x
+    return out.reshape(N, C, -1), W_pad
+
+
+def _depthwise_flat(x, w, padding, dilation, out_size):
+    """Depthwise conv at stride 1 on flattened padded images (channel-first).
+
+    With stride 1, output (i, j) of channel c reads x_pad[c, i + m*d_h, j + k*d_w]; in the
+    flattened padded image that is position q + m*d_h*W_pad + k*d_w with q = i*W_pad + j.  So
+    each kernel offset is one *contiguous* shifted slice, and the conv is KH*KW broadcast
+    multiply-adds over long runs (the columns j >= W_out of each row are computed and dropped).
+    x: (N, C, H, W), w: (C, 1, KH, KW) -> y: (N, C, H_out, W_out) (a view).
+    """
+    N, C = x.shape[:2]
+    _, _, KH, KW = w.shape
+    (dh, dw), (H_out, W_out) = dilation, out_size
+    x_flat, W_pad = _flat_padded(x, padding)
+    Q = (H_out - 1) * W_pad + W_out                        # flat positions that hold outputs
+    y = np.zeros((N, C, H_out * W_pad), dtype=x.dtype)
+    w_cols = np.ascontiguousarray(w.reshape(C, KH * KW).T)[:, :, None]    # (KH*KW, C, 1)
+
+    def job(batch):
+        y_b = y[batch, :, :Q]
+        term = np.empty_like(y_b)
+        for m in range(KH):
+            for k in range(KW):
+                start = m * dh * W_pad + k * dw
+                np.multiply(x_flat[batch, :, start:start + Q], w_cols[m * KW + k], out=term)
+                y_b += term
+
+    _run_chunks(job, _batch_chunks(N, 3 * C * H_out * W_pad * x.itemsize))
+    return y.reshape(N, C, H_out, W_pad)[:, :, :, :W_out]
+
+
+def _depthwise_flat_weight_grad(dy, x, kernel, padding, dilation):
+    """dw (C, 1, KH, KW) of a stride-1 depthwise conv: one dot product per channel and offset,
+    over the same shifted flat slices as :func:`_depthwise_flat` (dy placed on the padded grid,
+    zeros in the dropped columns)."""
+    N, C, H_out, W_out = dy.shape
+    KH, KW = kernel
+    dh, dw = dilation
+    x_flat, W_pad = _flat_padded(x, padding)
+    Q = (H_out - 1) * W_pad + W_out
+    dy_grid = np.zeros((N, C, H_out, W_pad), dtype=dy.dtype)
+    dy_grid[:, :, :, :W_out] = dy
+    dy_flat = dy_grid.reshape(N, C, -1)[:, :, :Q]
+
+    def job(batch):
+        part = np.empty((C, KH * KW), dtype=dy.dtype)
+        for m in range(KH):
+            for k in range(KW):
+                start = m * dh * W_pad + k * dw
+                part[:, m * KW + k] = np.einsum("ncq,ncq->c", x_flat[batch, :, start:start + Q], dy_flat[batch])
+        return part
+
+    parts = _run_chunks(job, _batch_chunks(N, 2 * C * H_out * W_pad * x.itemsize))
+    return np.sum(parts, axis=0).reshape(C, 1, KH, KW)
+
+
 def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
     """x: (N, C_in, H, W), w: (C_out, C_in//groups, KH, KW) -> channel-last y (N, H_out, W_out, C_out).
 
@@ -166,9 +244,9 @@ def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
     """
     N = x.shape[0]
     C_out, C_g, KH, KW = w.shape
-    windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, out_size)
     y = np.empty((N, *out_size, C_out), dtype=x.dtype)
     if _is_depthwise(w, groups):
+        windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, out_size)
         w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
 
         def job(batch):
@@ -182,17 +260,14 @@ def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
         per_image = 2 * out_size[0] * out_size[1] * C_out * x.itemsize
     else:
         outs = _group_slices(groups, C_out // groups)
-        ins = _group_slices(groups, C_g)
         w_mats = [np.ascontiguousarray(_weight_matrix(w[o])) for o in outs]   # (KH*KW*C_g, C_out/groups)
+        windows = _group_windows(x, padding, groups, (KH, KW), stride, dilation, out_size)
 
         def job(batch):
             y_rows = y[batch].reshape(-1, C_out)                # a view into y
-            for o, c, w_mat in zip(outs, ins, w_mats):
-                cols = windows[batch, ..., c].reshape(-1, w_mat.shape[0])   # im2col (one copy)
-                if groups == 1:
-                    np.matmul(cols, w_mat, out=y_rows)
-                else:
-                    y_rows[:, o] = cols @ w_mat
+            for o, win, w_mat in zip(outs, windows, w_mats):
+                cols = win[batch].reshape(-1, w_mat.shape[0])   # im2col of this group (one copy)
+                np.matmul(cols, w_mat, out=y_rows[:, o])        # BLAS writes the group's columns
             if b is not None:
                 y_rows += b
 
@@ -201,17 +276,19 @@ def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
     return y
 
 
-def _full_correlation_padding(w, stride, padding, dilation):
+def _full_correlation_padding(kernel, stride, padding, dilation, in_size, out_size):
     """Padding under which dx = correlation of dy with the flipped kernel, or None.
 
     With stride 1, dx[l] = sum_m dy[l + p_before - m*d] w[m]: a correlation with the kernel
-    reversed, over dy padded by d*(K-1) - p_before before and d*(K-1) - p_after after.  Only
-    when both are >= 0 (padding at most the dilated kernel's reach, e.g. 'same' or 'valid').
+    reversed, over dy padded by d*(K-1) - p_before before and n - n_out + p_before after
+    (= d*(K-1) - p_after for an ordinary conv; a transposed conv's output_padding adds to it),
+    so that it gives dx's n entries.  Only when both are >= 0 (padding at most the dilated
+    kernel's reach, e.g. 'same' or 'valid').
     """
     if any(s != 1 for s in stride):
         return None
-    pads = tuple((d * (k - 1) - before, d * (k - 1) - after)
-                 for k, d, (before, after) in zip(w.shape[2:], dilation, padding))
+    pads = tuple((d * (k - 1) - before, n - n_out + before)
+                 for k, d, (before, _), n, n_out in zip(kernel, dilation, padding, in_size, out_size))
     return pads if all(a >= 0 and b >= 0 for a, b in pads) else None
 
 
@@ -233,20 +310,31 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
     offsets = [(m, k, slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh),
                 slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)) for m in range(KH) for k in range(KW)]
     depthwise = _is_depthwise(w, groups)
-    full_pads = _full_correlation_padding(w, stride, padding, dilation)
-    if need_dx and groups == 1 and C_in >= 8 and full_pads is not None:
-        # stride 1: dx is the *forward* correlation of dy with the flipped, channel-swapped
-        # kernel (one im2col + one GEMM, no scatter-adds); the job below then only does dw.
-        # (With few input channels that GEMM is a thin matrix-vector product: scatter instead.)
-        w_flipped = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
-        dx_cl = _conv_forward_cl(dy, w_flipped, None, stride, full_pads, dilation, 1, (H, W))
+    full_pads = _full_correlation_padding((KH, KW), stride, padding, dilation, (H, W), (H_out, W_out))
+    if depthwise and full_pads is not None:
+        # stride 1: shifted flat slices (see _depthwise_flat); dx correlates with the flipped kernel
+        dx = _depthwise_flat(dy, w[:, :, ::-1, ::-1], full_pads, dilation, (H, W)) if need_dx else None
+        dw = _depthwise_flat_weight_grad(dy, x, (KH, KW), padding, dilation) if need_dw else None
+        return dx, dw, (dy.sum(axis=(0, 2, 3)) if need_dw else None)
+    if need_dx and not depthwise and C_g >= 8 and full_pads is not None:
+        # stride 1: dx is the *forward* correlation of dy with the flipped kernel, input and
+        # output channels swapped within each group (one im2col + one GEMM per group, no
+        # scatter-adds); the job below then only does dw.  (With few input channels per group
+        # that GEMM is a thin matrix-vector product: scatter instead.)
+        O_g = C_out // groups
+        w_flipped = (w.reshape(groups, O_g, C_g, KH, KW).transpose(0, 2, 1, 3, 4)
+                     .reshape(C_in, O_g, KH, KW)[:, :, ::-1, ::-1])
+        dx_cl = _conv_forward_cl(dy, w_flipped, None, stride, full_pads, dilation, groups, (H, W))
         dx = dx_cl.transpose(0, 3, 1, 2)
         if not need_dw:
             return dx, None, None
         _, dw, db = _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx=False)
         return dx, dw, db
-    windows = (_windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
-               if need_dw else None)
+    windows = None
+    if need_dw and depthwise:
+        windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
+    elif need_dw:
+        windows = _group_windows(x, padding, groups, (KH, KW), stride, dilation, (H_out, W_out))
     dx_pad = np.zeros((N, H + pt + pb, W + pl + pr, C_in), dtype=dy.dtype) if need_dx else None
     if depthwise:
         w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
@@ -274,14 +362,14 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
             dy_rows = dy_cl[batch].reshape(-1, C_out)       # (n*H_out*W_out, C_out)
             n = dy_rows.shape[0] // (H_out * W_out)
             dw_parts = []
-            for o, c, w_off in zip(outs, ins, w_offsets):
+            for g, (o, c, w_off) in enumerate(zip(outs, ins, w_offsets)):
                 dy_g = dy_rows[:, o]
                 if need_dx:
                     dcols = np.matmul(dy_g, w_off).reshape(KH, KW, n, H_out, W_out, C_g)
                     for m, k, rows, cols_ in offsets:       # col2im: one strided add per offset
                         dx_pad[batch, rows, cols_, c] += dcols[m, k]
                 if need_dw:
-                    cols = windows[batch, ..., c].reshape(-1, KH * KW * C_g)   # im2col of this group
+                    cols = windows[g][batch].reshape(-1, KH * KW * C_g)   # im2col of this group
                     dw_parts.append(cols.T @ dy_g)          # (KH*KW*C_g, C_out/groups)
             return dw_parts
 
@@ -304,6 +392,11 @@ def conv2d(x, w, b, stride, padding, dilation, groups=1):
     H_out = floor((H + pt + pb - d_h*(KH-1) - 1) / s_h) + 1 (likewise W_out).
     """
     out = _out_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    if _is_depthwise(w, groups) and stride == (1, 1):
+        y = _depthwise_flat(x, w, padding, dilation, out)
+        if b is not None:
+            y += b[:, None, None]
+        return y
     return _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out).transpose(0, 3, 1, 2)
 
 
