@@ -171,69 +171,66 @@ def _is_depthwise(w: np.ndarray, groups: int) -> bool:
     return groups > 1 and w.shape[1] == 1 and w.shape[0] == groups
 
 
-def _flat_padded(x, padding):
-    """x: (N, C, H, W) -> channel-first zero-padded copy flattened per channel: (N, C, H_pad*W_pad), W_pad."""
-    (pt, pb), (pl, pr) = padding
-    N, C, H, W = x.shape
-    W_pad = W + pl + pr
-    out = np.zeros((N, C, H + pt + pb, W_pad), dtype=x.dtype)
-    out[:, :, pt:pt + H, pl:pl + W] = x
-    return out.reshape(N, C, -1), W_pad
-
-
 def _depthwise_flat(x, w, padding, dilation, out_size):
-    """Depthwise conv at stride 1 on flattened padded images (channel-first).
+    """Depthwise conv at stride 1 on flattened, padded, channel-last images.
 
-    With stride 1, output (i, j) of channel c reads x_pad[c, i + m*d_h, j + k*d_w]; in the
-    flattened padded image that is position q + m*d_h*W_pad + k*d_w with q = i*W_pad + j.  So
-    each kernel offset is one *contiguous* shifted slice, and the conv is KH*KW broadcast
-    multiply-adds over long runs (the columns j >= W_out of each row are computed and dropped).
-    x: (N, C, H, W), w: (C, 1, KH, KW) -> y: (N, C, H_out, W_out) (a view).
+    With stride 1, output (i, j) of channel c reads x_pad[i + m*d_h, j + k*d_w, c]; flattened
+    (position p = (i*W_pad + j)*C + c) every kernel offset (m, k) is the *contiguous* slice
+    starting at (m*d_h*W_pad + k*d_w)*C.  So the conv is KH*KW multiply-adds of long contiguous
+    runs (the weight row tiled to the same length; the columns j >= W_out are computed and
+    dropped).  x: (N, C, H, W), w: (C, 1, KH, KW) -> y: (N, C, H_out, W_out) (a view).
     """
     N, C = x.shape[:2]
     _, _, KH, KW = w.shape
     (dh, dw), (H_out, W_out) = dilation, out_size
-    x_flat, W_pad = _flat_padded(x, padding)
-    Q = (H_out - 1) * W_pad + W_out                        # flat positions that hold outputs
-    y = np.zeros((N, C, H_out * W_pad), dtype=x.dtype)
-    w_cols = np.ascontiguousarray(w.reshape(C, KH * KW).T)[:, :, None]    # (KH*KW, C, 1)
+    x_pad = _pad_channel_last(x, padding)                    # (N, H_pad, W_pad, C)
+    W_pad = x_pad.shape[2]
+    x_flat = x_pad.reshape(N, -1)
+    Q = ((H_out - 1) * W_pad + W_out) * C                   # flat entries that hold outputs
+    tiles = np.tile(w.reshape(C, KH * KW).T, (1, Q // C))   # (KH*KW, Q): w[:, 0, m, k] repeated
+    y = np.zeros((N, H_out * W_pad * C), dtype=x.dtype)
 
     def job(batch):
-        y_b = y[batch, :, :Q]
+        y_b = y[batch, :Q]
         term = np.empty_like(y_b)
         for m in range(KH):
             for k in range(KW):
-                start = m * dh * W_pad + k * dw
-                np.multiply(x_flat[batch, :, start:start + Q], w_cols[m * KW + k], out=term)
+                start = (m * dh * W_pad + k * dw) * C
+                np.multiply(x_flat[batch, start:start + Q], tiles[m * KW + k], out=term)
                 y_b += term
 
-    _run_chunks(job, _batch_chunks(N, 3 * C * H_out * W_pad * x.itemsize))
-    return y.reshape(N, C, H_out, W_pad)[:, :, :, :W_out]
+    _run_chunks(job, _batch_chunks(N, 3 * Q * x.itemsize))
+    return y.reshape(N, H_out, W_pad, C)[:, :, :W_out].transpose(0, 3, 1, 2)
 
 
 def _depthwise_flat_weight_grad(dy, x, kernel, padding, dilation):
-    """dw (C, 1, KH, KW) of a stride-1 depthwise conv: one dot product per channel and offset,
-    over the same shifted flat slices as :func:`_depthwise_flat` (dy placed on the padded grid,
-    zeros in the dropped columns)."""
+    """dw (C, 1, KH, KW) of a stride-1 depthwise conv: per kernel offset, the product of the same
+    shifted flat slice as in :func:`_depthwise_flat` with dy (placed on the padded grid, zeros in
+    the dropped columns), summed per channel by one matrix-vector product."""
     N, C, H_out, W_out = dy.shape
     KH, KW = kernel
     dh, dw = dilation
-    x_flat, W_pad = _flat_padded(x, padding)
-    Q = (H_out - 1) * W_pad + W_out
-    dy_grid = np.zeros((N, C, H_out, W_pad), dtype=dy.dtype)
-    dy_grid[:, :, :, :W_out] = dy
-    dy_flat = dy_grid.reshape(N, C, -1)[:, :, :Q]
+    x_pad = _pad_channel_last(x, padding)
+    W_pad = x_pad.shape[2]
+    x_flat = x_pad.reshape(N, -1)
+    Q = ((H_out - 1) * W_pad + W_out) * C
+    dy_grid = np.zeros((N, H_out, W_pad, C), dtype=dy.dtype)
+    dy_grid[:, :, :W_out] = dy.transpose(0, 2, 3, 1)
+    dy_flat = dy_grid.reshape(N, -1)[:, :Q]
 
     def job(batch):
-        part = np.empty((C, KH * KW), dtype=dy.dtype)
+        part = np.empty((KH * KW, C), dtype=dy.dtype)
+        term = np.empty_like(dy_flat[batch])
+        ones = np.ones(term.size // C, dtype=dy.dtype)
         for m in range(KH):
             for k in range(KW):
-                start = m * dh * W_pad + k * dw
-                part[:, m * KW + k] = np.einsum("ncq,ncq->c", x_flat[batch, :, start:start + Q], dy_flat[batch])
+                start = (m * dh * W_pad + k * dw) * C
+                np.multiply(x_flat[batch, start:start + Q], dy_flat[batch], out=term)
+                part[m * KW + k] = ones @ term.reshape(-1, C)
         return part
 
-    parts = _run_chunks(job, _batch_chunks(N, 2 * C * H_out * W_pad * x.itemsize))
-    return np.sum(parts, axis=0).reshape(C, 1, KH, KW)
+    parts = _run_chunks(job, _batch_chunks(N, 3 * Q * x.itemsize))
+    return np.sum(parts, axis=0).T.reshape(C, 1, KH, KW)
 
 
 def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
