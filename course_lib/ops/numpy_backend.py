@@ -94,7 +94,8 @@ def _run_chunks(job, chunks: list[slice]) -> list:
         return list(_get_pool(threads).map(job, chunks))
 
 
-def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0, groups: int = 1) -> np.ndarray:
+def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0, groups: int = 1,
+                      parallel: bool = True) -> np.ndarray:
     """x: (N, C, H, W) -> zero-bordered channel-last copy (N, H + pt + pb, W + pl + pr, C).
 
     With ``groups`` > 1 the copy is group-major, (N, groups, H_pad, W_pad, C // groups), so
@@ -113,7 +114,10 @@ def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0, groups: int = 
             out[batch, :, :, pl + W:] = value
         out[batch, :, pt:pt + H, pl:pl + W, :] = x_cl[batch]
 
-    _over_batch(job, N, out.size)
+    if parallel:
+        _over_batch(job, N, out.size)
+    else:                                   # already inside a pool worker: no nested hand-off
+        job(slice(0, N))
     return out[:, 0] if groups == 1 else out
 
 
@@ -132,8 +136,9 @@ def _windows(x_pad_cl: np.ndarray, kernel, stride, dilation, out_size) -> np.nda
 
 def _group_windows(x, padding, groups, kernel, stride, dilation, out_size) -> list[np.ndarray]:
     """One :func:`_windows` view per group, over a group-major padded copy of x (see
-    :func:`_pad_channel_last`): each (N, H_out, W_out, KH, KW, C // groups)."""
-    x_pad = _pad_channel_last(x, padding, groups=groups)
+    :func:`_pad_channel_last`): each (N, H_out, W_out, KH, KW, C // groups).  Called per batch
+    chunk inside a job, so the padded copy is made where it is used (and stays in cache)."""
+    x_pad = _pad_channel_last(x, padding, groups=groups, parallel=False)
     if groups == 1:
         return [_windows(x_pad, kernel, stride, dilation, out_size)]
     return [_windows(x_pad[:, g], kernel, stride, dilation, out_size) for g in range(groups)]
@@ -258,12 +263,12 @@ def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
     else:
         outs = _group_slices(groups, C_out // groups)
         w_mats = [np.ascontiguousarray(_weight_matrix(w[o])) for o in outs]   # (KH*KW*C_g, C_out/groups)
-        windows = _group_windows(x, padding, groups, (KH, KW), stride, dilation, out_size)
 
         def job(batch):
             y_rows = y[batch].reshape(-1, C_out)                # a view into y
+            windows = _group_windows(x[batch], padding, groups, (KH, KW), stride, dilation, out_size)
             for o, win, w_mat in zip(outs, windows, w_mats):
-                cols = win[batch].reshape(-1, w_mat.shape[0])   # im2col of this group (one copy)
+                cols = win.reshape(-1, w_mat.shape[0])          # im2col of this group (one copy)
                 np.matmul(cols, w_mat, out=y_rows[:, o])        # BLAS writes the group's columns
             if b is not None:
                 y_rows += b
@@ -330,8 +335,6 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
     windows = None
     if need_dw and depthwise:
         windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
-    elif need_dw:
-        windows = _group_windows(x, padding, groups, (KH, KW), stride, dilation, (H_out, W_out))
     dx_pad = np.zeros((N, H + pt + pb, W + pl + pr, C_in), dtype=dy.dtype) if need_dx else None
     if depthwise:
         w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
@@ -359,6 +362,8 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
             dy_rows = dy_cl[batch].reshape(-1, C_out)       # (n*H_out*W_out, C_out)
             n = dy_rows.shape[0] // (H_out * W_out)
             dw_parts = []
+            if need_dw:
+                windows = _group_windows(x[batch], padding, groups, (KH, KW), stride, dilation, (H_out, W_out))
             for g, (o, c, w_off) in enumerate(zip(outs, ins, w_offsets)):
                 dy_g = dy_rows[:, o]
                 if need_dx:
@@ -366,7 +371,7 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
                     for m, k, rows, cols_ in offsets:       # col2im: one strided add per offset
                         dx_pad[batch, rows, cols_, c] += dcols[m, k]
                 if need_dw:
-                    cols = windows[g][batch].reshape(-1, KH * KW * C_g)   # im2col of this group
+                    cols = windows[g].reshape(-1, KH * KW * C_g)   # im2col of this group
                     dw_parts.append(cols.T @ dy_g)          # (KH*KW*C_g, C_out/groups)
             return dw_parts
 
