@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from .validation import int_tuple, prefix
 
 __all__ = ["effective_kernel", "output_length", "transposed_output_length", "checked_transposed_length",
-           "same_padding", "resolve_padding"]
+           "same_padding", "resolve_padding", "unread_positions"]
 
 
 def effective_kernel(kernel_size: int, dilation: int = 1) -> int:
@@ -68,6 +68,22 @@ def checked_transposed_length(n: int, kernel_size: int, stride: int, padding: in
             f"before cropping; expected padding of at most {(length + 2 * padding - 1) // 2}"
         )
     return length
+
+
+def unread_positions(n: int, kernel_size: int, stride: int = 1, padding: tuple[int, int] = (0, 0),
+                     dilation: int = 1) -> int:
+    """How many of the ``n`` input positions no tap of any window reads (one dimension).
+
+    Output unit ``u`` reads positions ``u*stride + m*dilation - p_before`` for taps ``m`` in
+    ``0..kernel_size-1``; a stride larger than the window, or a dilation > 1, can skip some.
+
+    >>> unread_positions(12, 2, stride=4)      # windows read 0-1, 4-5, 8-9
+    6
+    """
+    read = set()
+    for u in range(max(output_length(n, kernel_size, stride, padding, dilation), 0)):
+        read.update(u * stride + m * dilation - padding[0] for m in range(kernel_size))
+    return n - len(read.intersection(range(n)))
 
 
 def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:

@@ -2,8 +2,9 @@
 
 Conventions:
 
-- ``kernel`` and ``output_size`` are an int (a 1-D layer) or a tuple with one value per
-  spatial dimension (``(3, 3)`` for a 2-D 3x3 kernel);
+- ``kernel_size`` and ``output_size`` are an int (a 1-D layer) or a tuple with one value per
+  spatial dimension (``(3, 3)`` for a 2-D 3x3 kernel); ``kernel_size`` is torch's name for it, and
+  the older keyword ``kernel=`` (and a ``"kernel"`` key in layer specs) is still accepted;
 - FLOPs: by default one multiply-add counts as **2 FLOPs** (``unit="flop"``); with
   ``unit="mac"`` the FLOP functions count **multiply-adds** (MACs) instead, half the number:
   the convention of torchvision's model tables ("GFLOPS" there are multiply-adds) and of most
@@ -22,6 +23,7 @@ Example (lesson 01: why dense layers do not scale to images)::
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from dataclasses import dataclass
@@ -45,6 +47,20 @@ def _positive(name: str, value: Any, minimum: int = 1) -> int:
     return check_int(value, name, minimum=minimum)
 
 
+def _accepts_old_kernel_keyword(fn):
+    """Let ``fn(..., kernel=3)`` keep working after the argument was renamed ``kernel_size`` (as in torch)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "kernel" in kwargs:
+            if "kernel_size" in kwargs:
+                raise TypeError(f"{fn.__name__}: give kernel_size or kernel (its older name), not both")
+            kwargs["kernel_size"] = kwargs.pop("kernel")
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _per_dim(name: str, value: Any, minimum: int = 1) -> tuple[int, ...]:
     if isinstance(value, (tuple, list)):
         if not value:
@@ -54,11 +70,12 @@ def _per_dim(name: str, value: Any, minimum: int = 1) -> tuple[int, ...]:
 
 
 # ----------------------------------------------------------------------------- output size
-def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0,
+@_accepts_old_kernel_keyword
+def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int | str = 0,
                      dilation: int = 1) -> int:
     """Output length of a convolution (or pooling) along one dimension.
 
-        n_out = floor((n + 2*padding - dilation*(kernel - 1) - 1) / stride) + 1
+        n_out = floor((n + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
 
     ``padding`` may be an int (zeros on *each* side), ``"valid"`` (0) or ``"same"`` (returns
     ``n``; stride must be 1, as in PyTorch).  Raises ``ValueError`` when the (dilated) kernel
@@ -70,7 +87,7 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 
     9
     """
     n = _positive("n", n)
-    kernel = _positive("kernel", kernel)
+    kernel = _positive("kernel_size", kernel_size)
     stride = _positive("stride", stride)
     dilation = _positive("dilation", dilation)
     if isinstance(padding, str) and padding not in ("valid", "same"):
@@ -87,13 +104,14 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 
     return output_length(n, kernel, stride, pad, dilation)
 
 
-def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,
+@_accepts_old_kernel_keyword
+def conv_transpose_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0,
                                output_padding: int = 0, dilation: int = 1) -> int:
     """Output length of a transposed convolution along one dimension (as ``torch.nn.ConvTranspose1d``).
 
-        n_out = (n - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1
+        n_out = (n - 1)*stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1
 
-    Every input ``i`` stamps a kernel onto outputs ``i*stride + m*dilation`` (``m < kernel``);
+    Every input ``i`` stamps a kernel onto outputs ``i*stride + m*dilation`` (``m < kernel_size``);
     ``padding`` crops that many outputs off each end and ``output_padding`` (``< max(stride,
     dilation)``) adds outputs at the end, to pick one of the ``stride`` input sizes a strided
     convolution maps onto ``n``.  With ``output_padding < stride`` it inverts
@@ -105,12 +123,12 @@ def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: in
     8
     """
     n = _positive("n", n)
-    kernel = _positive("kernel", kernel)
+    kernel_size = _positive("kernel_size", kernel_size)
     stride = _positive("stride", stride)
     dilation = _positive("dilation", dilation)
     padding = _positive("padding", padding, minimum=0)
     output_padding = _positive("output_padding", output_padding, minimum=0)
-    return checked_transposed_length(n, kernel, stride, padding, output_padding, dilation)
+    return checked_transposed_length(n, kernel_size, stride, padding, output_padding, dilation)
 
 
 # -------------------------------------------------------------------------- receptive field
@@ -159,7 +177,7 @@ def receptive_field(layers: Iterable[Sequence[int]]) -> list[ReceptiveField]:
                 f"layers[{index}] must be (kernel, stride), (kernel, stride, dilation) or "
                 f"(kernel, stride, dilation, padding); got {layer!r}"
             )
-        kernel = _positive(f"layers[{index}] kernel", layer[0])
+        kernel = _positive(f"layers[{index}] kernel_size", layer[0])
         stride = _positive(f"layers[{index}] stride", layer[1])
         dilation = _positive(f"layers[{index}] dilation", layer[2]) if len(layer) >= 3 else 1
         padding = _positive(f"layers[{index}] padding", layer[3], minimum=0) if len(layer) == 4 else 0
@@ -186,9 +204,10 @@ def _groups(c_in: int, c_out: int, groups: Any) -> int:
     return groups
 
 
-def conv_params(c_in: int, c_out: int, kernel: int | Sequence[int], bias: bool = True,
+@_accepts_old_kernel_keyword
+def conv_params(c_in: int, c_out: int, kernel_size: int | Sequence[int], bias: bool = True,
                 groups: int = 1) -> int:
-    """Parameters of a convolution: ``c_out * (c_in // groups) * prod(kernel)`` weights (+ ``c_out`` biases).
+    """Parameters of a convolution: ``c_out * (c_in // groups) * prod(kernel_size)`` weights (+ ``c_out`` biases).
 
     Independent of the input size: the same kernels slide over every position.  With
     ``groups`` > 1 the channels are split into ``groups`` independent convolutions, each
@@ -199,14 +218,15 @@ def conv_params(c_in: int, c_out: int, kernel: int | Sequence[int], bias: bool =
     """
     c_in, c_out = _positive("c_in", c_in), _positive("c_out", c_out)
     groups = _groups(c_in, c_out, groups)
-    return c_out * (c_in // groups) * math.prod(_per_dim("kernel", kernel)) + (c_out if bias else 0)
+    return c_out * (c_in // groups) * math.prod(_per_dim("kernel_size", kernel_size)) + (c_out if bias else 0)
 
 
-def conv_transpose_params(c_in: int, c_out: int, kernel: int | Sequence[int], bias: bool = True,
+@_accepts_old_kernel_keyword
+def conv_transpose_params(c_in: int, c_out: int, kernel_size: int | Sequence[int], bias: bool = True,
                           groups: int = 1) -> int:
-    """Parameters of a transposed convolution: weight ``(c_in, c_out // groups, *kernel)``
+    """Parameters of a transposed convolution: weight ``(c_in, c_out // groups, *kernel_size)``
     (+ ``c_out`` biases), the same count as :func:`conv_params` for the same channels."""
-    return conv_params(c_in, c_out, kernel, bias, groups)
+    return conv_params(c_in, c_out, kernel_size, bias, groups)
 
 
 def batch_norm_params(channels: int, affine: bool = True) -> int:
@@ -221,14 +241,15 @@ def pool_params(**_: Any) -> int:
     return 0
 
 
-def locally_connected_params(c_in: int, c_out: int, kernel: int | Sequence[int],
+@_accepts_old_kernel_keyword
+def locally_connected_params(c_in: int, c_out: int, kernel_size: int | Sequence[int],
                              output_size: int | Sequence[int], bias: bool = True) -> int:
     """Parameters of a locally connected layer (a convolution without weight sharing):
-    one kernel per output position, so ``prod(output_size) * c_out * c_in * prod(kernel)``
+    one kernel per output position, so ``prod(output_size) * c_out * c_in * prod(kernel_size)``
     weights (+ one bias per output channel and position, ``prod(output_size) * c_out``)."""
     c_in, c_out = _positive("c_in", c_in), _positive("c_out", c_out)
     positions = math.prod(_per_dim("output_size", output_size))
-    weights = positions * c_out * c_in * math.prod(_per_dim("kernel", kernel))
+    weights = positions * c_out * c_in * math.prod(_per_dim("kernel_size", kernel_size))
     return weights + (positions * c_out if bias else 0)
 
 
@@ -247,9 +268,9 @@ def param_count(spec_or_module: Any) -> int:
     :func:`batch_norm_params` (``{"kind": "batch_norm", "channels": C}``: ``2*C``) /
     :func:`pool_params` (0, any keys).  Keys that only :func:`flop_count` uses
     (``output_size``, ``input_size``, ``batch``) are ignored here, so one spec list serves both.
-    A 2-D kernel is a tuple (an int ``kernel`` means a 1-D kernel)::
+    A 2-D kernel is a tuple (an int ``kernel_size`` means a 1-D kernel)::
 
-        >>> param_count([{"kind": "conv", "c_in": 1, "c_out": 32, "kernel": (3, 3)},
+        >>> param_count([{"kind": "conv", "c_in": 1, "c_out": 32, "kernel_size": (3, 3)},
         ...              {"kind": "dense", "n_in": 32 * 26 * 26, "n_out": 10}])
         216650
 
@@ -307,13 +328,14 @@ def dense_flops(n_in: int, n_out: int, batch: int = 1, unit: str = "flop") -> in
     return _per_mac(unit) * _positive("batch", batch) * _positive("n_in", n_in) * _positive("n_out", n_out)
 
 
-def conv_flops(c_in: int, c_out: int, kernel: int | Sequence[int], output_size: int | Sequence[int],
+@_accepts_old_kernel_keyword
+def conv_flops(c_in: int, c_out: int, kernel_size: int | Sequence[int], output_size: int | Sequence[int],
                batch: int = 1, groups: int = 1, unit: str = "flop") -> int:
-    """Forward cost of a convolution: ``batch * prod(output_size) * c_out * (c_in // groups) * prod(kernel)``
+    """Forward cost of a convolution: ``batch * prod(output_size) * c_out * (c_in // groups) * prod(kernel_size)``
     multiply-adds (``unit="mac"``, torchvision's and most papers' convention), twice that in
     FLOPs (``unit="flop"``, the default).
 
-    Every output value is a dot product of length ``(c_in // groups) * prod(kernel)``.  The
+    Every output value is a dot product of length ``(c_in // groups) * prod(kernel_size)``.  The
     backward pass costs about twice this (one such product for dx, one for dw).
 
     >>> conv_flops(3, 64, (7, 7), (112, 112), unit="mac")      # ResNet's first layer
@@ -323,27 +345,29 @@ def conv_flops(c_in: int, c_out: int, kernel: int | Sequence[int], output_size: 
     groups = _groups(c_in, c_out, groups)
     positions = math.prod(_per_dim("output_size", output_size))
     return (_per_mac(unit) * _positive("batch", batch) * positions * c_out
-            * (c_in // groups) * math.prod(_per_dim("kernel", kernel)))
+            * (c_in // groups) * math.prod(_per_dim("kernel_size", kernel_size)))
 
 
-def conv_transpose_flops(c_in: int, c_out: int, kernel: int | Sequence[int],
+@_accepts_old_kernel_keyword
+def conv_transpose_flops(c_in: int, c_out: int, kernel_size: int | Sequence[int],
                          input_size: int | Sequence[int], batch: int = 1, groups: int = 1,
                          unit: str = "flop") -> int:
     """Forward cost of a transposed convolution: each of the ``batch * prod(input_size) * c_in``
-    inputs stamps a ``(c_out // groups) * prod(kernel)`` kernel onto the output, one
+    inputs stamps a ``(c_out // groups) * prod(kernel_size)`` kernel onto the output, one
     multiply-add per entry (twice that in FLOPs).  The same count as the convolution whose
     input gradient it is."""
     c_in, c_out = _positive("c_in", c_in), _positive("c_out", c_out)
     groups = _groups(c_in, c_out, groups)
     positions = math.prod(_per_dim("input_size", input_size))
     return (_per_mac(unit) * _positive("batch", batch) * positions * c_in
-            * (c_out // groups) * math.prod(_per_dim("kernel", kernel)))
+            * (c_out // groups) * math.prod(_per_dim("kernel_size", kernel_size)))
 
 
-def locally_connected_flops(c_in: int, c_out: int, kernel: int | Sequence[int],
+@_accepts_old_kernel_keyword
+def locally_connected_flops(c_in: int, c_out: int, kernel_size: int | Sequence[int],
                             output_size: int | Sequence[int], batch: int = 1, unit: str = "flop") -> int:
     """Same arithmetic as a convolution (only the weights differ per position)."""
-    return conv_flops(c_in, c_out, kernel, output_size, batch, unit=unit)
+    return conv_flops(c_in, c_out, kernel_size, output_size, batch, unit=unit)
 
 
 def batch_norm_flops(channels: int, **_: Any) -> int:
@@ -372,7 +396,7 @@ def flop_count(spec: Any, unit: str = "flop") -> int:
     convention of torchvision's model tables and most papers (half the FLOP number).  Keys
     only :func:`param_count` uses (``bias``, ``affine``) are ignored.
 
-    >>> spec = {"kind": "conv", "c_in": 64, "c_out": 64, "kernel": (3, 3), "output_size": (56, 56)}
+    >>> spec = {"kind": "conv", "c_in": 64, "c_out": 64, "kernel_size": (3, 3), "output_size": (56, 56)}
     >>> flop_count(spec, unit="mac"), flop_count(spec)
     (115605504, 231211008)
     """

@@ -23,7 +23,6 @@ import math
 import os
 import random
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -36,7 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 from .device import choose_device
 from .validation import nonnegative_int, positive_int
 
-__all__ = ["History", "fit", "evaluate", "seed_everything", "predict"]
+__all__ = ["History", "fit", "train_epoch", "evaluate", "seed_everything", "predict"]
 
 _OPTIMIZERS = ("adam", "adamw", "sgd")
 _SCHEDULERS = (None, "onecycle", "cosine")
@@ -121,10 +120,6 @@ class _TensorBatches:
             idx = order[start : start + self.batch_size]
             yield self.x[idx], self.y[idx]
 
-    @property
-    def n_items(self) -> int:
-        return len(self.x)
-
 
 def _as_batches(data, batch_size: int, shuffle: bool, seed: int | None, name: str):
     """Turn (x, y) / Dataset / DataLoader into an iterable of (xb, yb) batches."""
@@ -185,10 +180,12 @@ def evaluate(model: nn.Module, data, batch_size: int = 1000, device=None) -> dic
     """Mean loss and accuracy of ``model`` on ``data`` (``(x, y)``, Dataset or DataLoader).
 
     Returns ``{"loss": float, "accuracy": float, "n": int}``; the model is left in eval mode.
+    ``device``: None evaluates where the model's parameters are; a name or torch.device moves the model there.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
-    device = _resolve_device(device, model)
+    device = _model_device(model) if device is None else _resolve_device(device)
+    model.to(device)
     model.eval()
     total_loss, total_correct, count = 0.0, 0, 0
     for xb, yb in _as_batches(data, batch_size, shuffle=False, seed=None, name="data"):
@@ -205,22 +202,30 @@ def evaluate(model: nn.Module, data, batch_size: int = 1000, device=None) -> dic
 
 @torch.no_grad()
 def predict(model: nn.Module, x, batch_size: int = 1000, device=None) -> torch.Tensor:
-    """Logits of ``model`` for inputs ``x`` (N, ...), computed in eval mode on CPU-returned tensor."""
-    device = _resolve_device(device, model)
+    """Logits (N, ...) of ``model`` for inputs ``x`` (N, ...), computed in eval mode, returned on the CPU.
+
+    ``device``: None runs where the model's parameters are; a name or torch.device moves the model there.
+    """
+    device = _model_device(model) if device is None else _resolve_device(device)
+    model.to(device)
     model.eval()
     x = torch.as_tensor(np.ascontiguousarray(x)) if not isinstance(x, torch.Tensor) else x
     outs = [model(x[i : i + batch_size].float().to(device)).cpu() for i in range(0, len(x), batch_size)]
     return torch.cat(outs)
 
 
-def _resolve_device(device, model: nn.Module | None = None) -> torch.device:
-    if device is None:
-        device = choose_device()
-    elif isinstance(device, str):
-        device = choose_device(device)
-    if model is not None:
-        model.to(device)
+def _resolve_device(device) -> torch.device:
+    """``device`` (None, a name or a torch.device) as a torch.device; None picks CUDA -> MPS -> CPU."""
+    if device is None or isinstance(device, str):
+        return choose_device(device) if device is not None else choose_device()
     return device
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    """Where ``model``'s first parameter lives (the CPU for a model without parameters)."""
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
 
 
 # ---------------------------------------------------------------- optimiser and schedule
@@ -260,90 +265,6 @@ def _make_augment(augment):
 
         return RandomShift(2)
     raise ValueError(f"augment: expected None, 'shift' or a callable(batch) -> batch, got {augment!r}")
-
-
-# ---------------------------------------------------------------- live views
-
-
-class _LivePlot:
-    """Redraws the training curves in a notebook output after every epoch (no-op elsewhere)."""
-
-    def __init__(self):
-        self.handle = None
-        try:
-            from IPython import get_ipython
-
-            self.active = get_ipython() is not None
-        except ImportError:  # pragma: no cover - IPython comes with Jupyter
-            self.active = False
-
-    def update(self, history: History) -> None:
-        if not self.active:
-            return
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-
-        from .viz.training import plot_history
-
-        fig = plot_history(history)
-        if self.handle is None:
-            self.handle = display(fig, display_id=True)
-        else:
-            self.handle.update(fig)
-        plt.close(fig)
-
-
-def _first_layer_weight(model: nn.Module) -> torch.Tensor | None:
-    for module in model.modules():
-        w = getattr(module, "weight", None)
-        if isinstance(w, torch.Tensor) and w.dim() in (3, 4):
-            return w.detach().cpu()
-    return None
-
-
-def _filters_as_images(w: torch.Tensor) -> tuple[torch.Tensor, str]:
-    """Conv weights scaled to [0, 1] for TensorBoard: 2-D kernels as NCHW, 1-D kernels as one HW image."""
-    w = (w - w.min()) / (w.max() - w.min() + 1e-12)
-    if w.dim() == 4:  # (C_out, C_in, kh, kw): one grey image per filter, first input channel
-        return w[:, :1], "NCHW"
-    return w[:, 0, :], "HW"  # (C_out, K): one row per filter
-
-
-class _TensorBoard:
-    def __init__(self, log_dir, model, example):
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.writer = SummaryWriter(log_dir=str(log_dir))
-        self.model = model
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self.writer.add_graph(model, example)
-        except Exception as exc:  # tracing can fail for exotic modules; the scalars still matter
-            warnings.warn(f"TensorBoard: could not trace the model graph ({exc})", stacklevel=3)
-        self.log_filters(0)
-
-    def log_filters(self, step: int) -> None:
-        w = _first_layer_weight(self.model)
-        if w is not None:
-            img, fmt = _filters_as_images(w)
-            if fmt == "NCHW":
-                self.writer.add_images("filters/first_layer", img, step, dataformats=fmt)
-            else:
-                self.writer.add_image("filters/first_layer", img, step, dataformats=fmt)
-
-    def log_epoch(self, history: History, step: int) -> None:
-        self.writer.add_scalar("loss/train", history.train_loss[-1], step)
-        self.writer.add_scalar("accuracy/train", history.train_acc[-1], step)
-        if history.val_loss:
-            self.writer.add_scalar("loss/val", history.val_loss[-1], step)
-            self.writer.add_scalar("accuracy/val", history.val_acc[-1], step)
-        self.writer.add_scalar("lr", history.lr[-1], step)
-        self.log_filters(step)
-        self.writer.flush()
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 # ---------------------------------------------------------------- fit
@@ -396,7 +317,8 @@ def fit(
         raise ValueError(f"label_smoothing: expected a number in [0, 1), got {label_smoothing!r}")
     if seed is not None:
         seed_everything(seed)
-    device = _resolve_device(device, model)
+    device = _resolve_device(device)
+    model.to(device)
     train_batches = _as_batches(train, batch_size, shuffle=True, seed=seed, name="train")
     val_batches = None if val is None else _as_batches(val, 1000, shuffle=False, seed=None, name="val")
     augment_fn = _make_augment(augment)
@@ -407,41 +329,34 @@ def fit(
     sched = _make_scheduler(scheduler, opt, lr, epochs * steps_per_epoch)
 
     history = History(device=str(device))
-    live = _LivePlot() if live_plot else None
-    board = None
+    callbacks = []
+    if live_plot:
+        from .viz.training import LivePlot
+
+        callbacks.append(LivePlot())
+    if tensorboard_dir is not None:
+        from .tensorboard_log import TensorBoardLog
+
+        callbacks.append(TensorBoardLog(tensorboard_dir, model))
     from tqdm.auto import tqdm
 
     bar = tqdm(total=epochs * steps_per_epoch, disable=not progress, unit="batch", leave=True)
+
+    def on_batch(xb, mean_loss, accuracy):
+        for callback in callbacks:
+            callback.on_batch(xb)
+        bar.update(1)
+        bar.set_postfix(loss=f"{mean_loss:.4f}", acc=f"{accuracy:.4f}", refresh=False)
+
     try:
         for epoch in range(1, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
-            model.train()
             start = time.perf_counter()
-            sum_loss, sum_correct, count = 0.0, 0, 0
-            for xb, yb in train_batches:
-                xb, yb = xb.to(device), yb.to(device)
-                if augment_fn is not None:
-                    xb = augment_fn(xb)
-                if board is None and tensorboard_dir is not None:
-                    board = _TensorBoard(tensorboard_dir, model, xb[:2])
-                    model.train()
-                logits = model(xb)
-                task = _task_of(logits)
-                loss, correct = _loss_and_correct(logits, yb, task, label_smoothing)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if sched is not None:
-                    sched.step()
-                n = len(yb)
-                sum_loss += float(loss.detach()) * n
-                sum_correct += int(correct)
-                count += n
-                bar.update(1)
-                bar.set_postfix(loss=f"{sum_loss / count:.4f}", acc=f"{sum_correct / count:.4f}", refresh=False)
-            history.task = task
-            history.train_loss.append(sum_loss / count)
-            history.train_acc.append(sum_correct / count)
+            result = train_epoch(model, train_batches, opt, scheduler=sched, device=device, augment=augment_fn,
+                                 label_smoothing=label_smoothing, on_batch=on_batch)
+            history.task = result["task"]
+            history.train_loss.append(result["loss"])
+            history.train_acc.append(result["accuracy"])
             history.lr.append(float(opt.param_groups[0]["lr"]))
             if val_batches is not None:
                 result = evaluate(model, val_batches, device=device)
@@ -452,13 +367,46 @@ def fit(
             if history.val_acc:
                 postfix.update(val_loss=f"{history.val_loss[-1]:.4f}", val_acc=f"{history.val_acc[-1]:.4f}")
             bar.set_postfix(postfix)
-            if live is not None:
-                live.update(history)
-            if board is not None:
-                board.log_epoch(history, epoch)
+            for callback in callbacks:
+                callback.on_epoch_end(history, epoch)
     finally:
         bar.close()
-        if board is not None:
-            board.close()
+        for callback in callbacks:
+            callback.close()
     model.eval()
     return history
+
+
+def train_epoch(model: nn.Module, batches, optimizer, *, scheduler=None, device=None, augment=None,
+                label_smoothing: float = 0.0, on_batch=None) -> dict:
+    """One pass over ``batches`` (an iterable of ``(x (N, ...), y (N,))``) in training mode.
+
+    Each batch: move to ``device`` (default: where the model is), ``augment`` it, forward,
+    loss, backward, ``optimizer.step()`` and ``scheduler.step()`` (if given), then
+    ``on_batch(x, mean_loss_so_far, accuracy_so_far)``.
+    Returns ``{"loss": mean loss, "accuracy": float, "n": items seen, "task": "binary" | "multiclass"}``.
+    """
+    device = _model_device(model) if device is None else device
+    model.train()
+    sum_loss, sum_correct, count, task = 0.0, 0, 0, None
+    for xb, yb in batches:
+        xb, yb = xb.to(device), yb.to(device)
+        if augment is not None:
+            xb = augment(xb)
+        logits = model(xb)
+        task = _task_of(logits)
+        loss, correct = _loss_and_correct(logits, yb, task, label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        n = len(yb)
+        sum_loss += float(loss.detach()) * n
+        sum_correct += int(correct)
+        count += n
+        if on_batch is not None:
+            on_batch(xb, sum_loss / count, sum_correct / count)
+    if count == 0:
+        raise ValueError("batches: expected at least one batch, got none")
+    return {"loss": sum_loss / count, "accuracy": sum_correct / count, "n": count, "task": task}

@@ -40,7 +40,7 @@ def test_conv_output_size_padding_strings():
         shapes.conv_output_size(28, 3, padding="full")
     with pytest.raises(ValueError, match="stride must be an int >= 1; got 0"):
         shapes.conv_output_size(28, 3, stride=0)
-    with pytest.raises(TypeError, match="kernel must be an int >= 1; got float 2.5"):
+    with pytest.raises(TypeError, match="kernel_size must be an int >= 1; got float 2.5"):
         shapes.conv_output_size(28, 2.5)
 
 
@@ -134,3 +134,16 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_kernel_size_is_the_name_and_the_old_keyword_still_works():
+    """Issue 10: one name for the kernel size across the API (kernel_size, as torch); kernel= keeps working."""
+    assert shapes.conv_output_size(28, kernel_size=5) == shapes.conv_output_size(28, kernel=5) == 24
+    assert shapes.conv_params(3, 8, kernel_size=(3, 3)) == shapes.conv_params(3, 8, kernel=(3, 3)) == 224
+    assert shapes.conv_flops(1, 2, kernel_size=3, output_size=4) == shapes.conv_flops(1, 2, kernel=3, output_size=4)
+    assert shapes.param_count({"kind": "conv", "c_in": 1, "c_out": 2, "kernel": 3}) == \
+        shapes.param_count({"kind": "conv", "c_in": 1, "c_out": 2, "kernel_size": 3}) == 8
+    assert shapes.locally_connected_params(2, 4, kernel=5, output_size=20) == \
+        shapes.locally_connected_params(2, 4, kernel_size=5, output_size=20)
+    with pytest.raises(TypeError, match="conv_output_size: give kernel_size or kernel"):
+        shapes.conv_output_size(28, kernel_size=5, kernel=5)

@@ -25,12 +25,12 @@ def test_grouped_param_counts_match_torch_modules(g, per_in, per_out, k, bias, t
     if transposed:
         module = torch.nn.ConvTranspose2d(c_in, c_out, k, groups=g, bias=bias)
         assert shapes.conv_transpose_params(c_in, c_out, (k, k), bias, g) == shapes.param_count(module)
-        spec = {"kind": "conv_transpose", "c_in": c_in, "c_out": c_out, "kernel": (k, k), "groups": g,
+        spec = {"kind": "conv_transpose", "c_in": c_in, "c_out": c_out, "kernel_size": (k, k), "groups": g,
                 "bias": bias, "input_size": (5, 5)}
     else:
         module = torch.nn.Conv2d(c_in, c_out, k, groups=g, bias=bias)
         assert shapes.conv_params(c_in, c_out, (k, k), bias, g) == shapes.param_count(module)
-        spec = {"kind": "conv", "c_in": c_in, "c_out": c_out, "kernel": (k, k), "groups": g, "bias": bias,
+        spec = {"kind": "conv", "c_in": c_in, "c_out": c_out, "kernel_size": (k, k), "groups": g, "bias": bias,
                 "output_size": (5, 5)}
     assert shapes.param_count(spec) == shapes.param_count(module)
 
@@ -51,7 +51,7 @@ def test_grouped_flops_count_the_products_torch_performs(g, per_in, per_out, k, 
     # transposed: every input stamps (c_out // g) * k * k products
     yt = F.conv_transpose2d(x, torch.ones(c_in, per_out, k, k, dtype=torch.float64), groups=g, stride=2)
     assert shapes.conv_transpose_flops(c_in, c_out, (k, k), (n, n), batch, g, unit="mac") == int(yt.sum())
-    spec = {"kind": "conv_transpose", "c_in": c_in, "c_out": c_out, "kernel": (k, k), "input_size": (n, n),
+    spec = {"kind": "conv_transpose", "c_in": c_in, "c_out": c_out, "kernel_size": (k, k), "input_size": (n, n),
             "batch": batch, "groups": g, "bias": False}
     assert shapes.flop_count(spec, unit="mac") == int(yt.sum())
 
@@ -99,16 +99,17 @@ def test_bad_groups_units_and_kinds_are_refused():
 def test_batch_norm_and_pool_kinds():
     assert shapes.param_count({"kind": "batch_norm", "channels": 64}) == shapes.param_count(torch.nn.BatchNorm2d(64)) == 128
     assert shapes.param_count({"kind": "batch_norm", "channels": 64, "affine": False}) == 0
-    assert shapes.param_count({"kind": "pool", "kernel": 3, "stride": 2}) == 0
+    assert shapes.param_count({"kind": "pool", "kernel_size": 3, "stride": 2}) == 0
     assert shapes.flop_count([{"kind": "batch_norm", "channels": 8, "output_size": (4, 4)},
-                              {"kind": "pool", "kernel": 2}]) == 0
+                              {"kind": "pool", "kernel_size": 2}]) == 0
 
 
 def test_param_count_docstring_example_is_a_2d_conv():
     """The issue's docstring fix: an int kernel is 1-D (1*32*3 + 32 = 128), a (3, 3) kernel 2-D (320)."""
-    assert shapes.param_count({"kind": "conv", "c_in": 1, "c_out": 32, "kernel": 3}) == 128
-    assert shapes.param_count({"kind": "conv", "c_in": 1, "c_out": 32, "kernel": (3, 3)}) == 320
-    assert '"kernel": (3, 3)' in shapes.param_count.__doc__ and '"kernel": 3}' not in shapes.param_count.__doc__
+    assert shapes.param_count({"kind": "conv", "c_in": 1, "c_out": 32, "kernel_size": 3}) == 128
+    assert shapes.param_count({"kind": "conv", "c_in": 1, "c_out": 32, "kernel": (3, 3)}) == 320   # older key
+    doc = shapes.param_count.__doc__
+    assert '"kernel_size": (3, 3)' in doc and '"kernel_size": 3}' not in doc and '"kernel": 3}' not in doc
 
 
 # ------------------------------------------------------------------ receptive field padding
@@ -171,7 +172,7 @@ def test_receptive_field_bad_layers():
 def conv_bn(c_in, c_out, kernel, stride, padding, size, groups=1):
     """Specs of conv (no bias) + batch norm, as torchvision builds them; returns (specs, out size)."""
     out = shapes.conv_output_size(size, kernel, stride, padding)
-    return [{"kind": "conv", "c_in": c_in, "c_out": c_out, "kernel": (kernel, kernel), "bias": False,
+    return [{"kind": "conv", "c_in": c_in, "c_out": c_out, "kernel_size": (kernel, kernel), "bias": False,
              "groups": groups, "output_size": (out, out)},
             {"kind": "batch_norm", "channels": c_out, "output_size": (out, out)}], out
 
@@ -180,7 +181,7 @@ def resnet_specs(block, layers):
     """torchvision.models.resnet (v1.5: the stride sits on the 3x3 conv of a bottleneck)."""
     specs, size = conv_bn(3, 64, 7, 2, 3, 224)
     size = shapes.conv_output_size(size, 3, 2, 1)
-    specs.append({"kind": "pool", "kernel": 3, "stride": 2, "output_size": (size, size)})
+    specs.append({"kind": "pool", "kernel_size": 3, "stride": 2, "output_size": (size, size)})
     c_in, expansion = 64, (1 if block == "basic" else 4)
     for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers)):
         for index in range(blocks):
@@ -198,7 +199,7 @@ def resnet_specs(block, layers):
                 body += conv_bn(c_in, planes * expansion, 1, stride, 0, size)[0]
             specs += body
             c_in, size = planes * expansion, out
-    specs.append({"kind": "pool", "kernel": size})          # global average pool
+    specs.append({"kind": "pool", "kernel_size": size})          # global average pool
     specs.append({"kind": "dense", "n_in": c_in, "n_out": 1000})
     return specs
 
@@ -218,7 +219,7 @@ def mobilenet_v2_specs():
             specs += depthwise + conv_bn(hidden, c, 1, 1, 0, size)[0]      # depthwise 3x3, project 1x1
             c_in = c
     specs += conv_bn(c_in, 1280, 1, 1, 0, size)[0]
-    specs += [{"kind": "pool", "kernel": size}, {"kind": "dense", "n_in": 1280, "n_out": 1000}]
+    specs += [{"kind": "pool", "kernel_size": size}, {"kind": "dense", "n_in": 1280, "n_out": 1000}]
     return specs
 
 

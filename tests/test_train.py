@@ -195,3 +195,54 @@ def test_dense_baseline_is_a_plain_mlp(ekg):
     (x, y), _ = ekg
     model = DenseEKG()
     assert fit(model, (x, y), None, epochs=1, progress=False).task == "binary"
+
+
+def test_train_epoch_is_one_pass_of_fit():
+    """fit's epoch is train_epoch: same seed, same data -> the same weights and the same mean loss."""
+    from course_lib.train import _as_batches, train_epoch  # noqa: PLC2701 - the test pins fit's own batching
+
+    x, y = _blobs(n=60)
+    torch.manual_seed(0)
+    a = nn.Linear(2, 3)
+    b = nn.Linear(2, 3)
+    b.load_state_dict(a.state_dict())
+    history = fit(a, (x, y), epochs=1, batch_size=16, progress=False, seed=3)
+    seed_everything(3)
+    opt = torch.optim.Adam(b.parameters(), lr=1e-3)
+    seen = []
+    result = train_epoch(b, _as_batches((x, y), 16, shuffle=True, seed=3, name="train"), opt,
+                         on_batch=lambda xb, loss, acc: seen.append((len(xb), loss, acc)))
+    assert [n for n, _, _ in seen] == [16, 16, 16, 12] and result["n"] == 60 and result["task"] == "multiclass"
+    assert result["loss"] == pytest.approx(history.train_loss[0]) and result["accuracy"] == history.train_acc[0]
+    torch.testing.assert_close(a.weight, b.weight)
+
+
+def test_evaluate_and_predict_leave_the_model_where_it_is(monkeypatch):
+    """Choosing a device no longer moves the model as a side effect: with device=None, evaluate and
+    predict run where the parameters are, even when choose_device would pick another device."""
+    import course_lib.train as train
+
+    moved = []
+    model = nn.Linear(2, 3)
+    monkeypatch.setattr(train, "choose_device", lambda *a: moved.append(a) or torch.device("meta"))
+    x, y = _blobs(n=20)
+    assert train.evaluate(model, (x, y))["n"] == 20
+    assert train.predict(model, x).shape == (20, 3)
+    assert moved == [] and model.weight.device.type == "cpu"
+    assert train._resolve_device("cpu") == torch.device("meta") and moved == [("cpu",)]
+
+
+def test_fit_callbacks_see_every_batch_and_epoch(tmp_path, ekg):
+    from course_lib.tensorboard_log import TensorBoardLog
+    from course_lib.viz.training import LivePlot
+
+    plot = LivePlot()
+    assert plot.active is False
+    plot.on_batch(None)
+    plot.on_epoch_end(None, 1)  # outside IPython: nothing to draw, no error
+    plot.close()
+    (x, y), _ = ekg
+    log = TensorBoardLog(tmp_path, EKGNet())
+    log.on_batch(torch.as_tensor(x[:4]).float())
+    assert log.traced and log.model.training
+    log.close()

@@ -168,3 +168,31 @@ def test_images_titles_in_order():
     fig = vc.plot_images(np.zeros((3, 1, 5, 5)), titles=["a", "b", "c"], suptitle="row")
     assert [ax.get_title() for ax in fig.axes if ax.images] == ["a", "b", "c"]
     assert fig._suptitle.get_text() == "row"
+
+
+def test_review_history_chart_is_grey_scale_safe():
+    """The flashcard progress chart (ProgressPanel's) lives in viz: hatched Again bars, retention line."""
+    from course_lib.viz.study import plot_review_history
+
+    rows = [{"reviews": r, "again": a, "retention": t} for r, a, t in [(0, 0, None), (5, 1, 0.8), (3, 0, 1.0)]]
+    fig = plot_review_history(rows)
+    bars, line_axes = fig.axes
+    heights = [p.get_height() for p in bars.patches]
+    assert heights == [0, 5, 3, 0, 1, 0]
+    assert {p.get_hatch() for p in bars.patches[3:]} == {"//"}
+    (line,) = line_axes.lines
+    assert list(line.get_xdata()) == [-1, 0] and list(line.get_ydata()) == [80.0, 100.0]
+    assert bars.get_xlabel() == "days ago (0 = today)" and line_axes.get_ylabel() == "retention %"
+    with pytest.raises(ValueError, match="rows: expected at least one day"):
+        plot_review_history([])
+
+
+def test_lazy_names_come_from_their_submodules():
+    import course_lib.viz as viz
+    import course_lib.widgets as widgets_pkg
+
+    assert viz.plot_review_history.__module__ == "course_lib.viz.study"
+    assert viz.ExplorerFigure.__module__ == "course_lib.viz.explorer"
+    assert widgets_pkg.ConvExplorer.__module__ == "course_lib.widgets.conv_explorer"
+    with pytest.raises(AttributeError, match="module 'course_lib.viz' has no attribute 'nope'"):
+        viz.nope

@@ -183,3 +183,77 @@ def test_feature_map_axes_count_whole_units():
     one_d = ConvExplorer(np.sin(np.arange(40) / 3.0), kernel_size=5, stride=2)
     unit_axis = [ax for ax in one_d.figure.axes if ax.get_xlabel() == "output unit"][0]
     assert all(float(t).is_integer() for t in unit_axis.get_xticks())
+
+
+def _full_render(figure) -> np.ndarray:
+    """The figure drawn from scratch (every artist, no cached regions), as RGBA pixels."""
+    animated = [a for a in figure.findobj() if a.get_animated()]
+    for artist in animated:
+        artist.set_animated(False)
+    try:
+        figure.canvas.draw()
+        return np.asarray(figure.canvas.buffer_rgba()).copy()
+    finally:
+        for artist in animated:
+            artist.set_animated(True)
+
+
+@pytest.mark.parametrize("one_d", [False, True])
+def test_blitted_figure_equals_a_full_render(one_d):
+    """Moves drawn from cached axes regions give the same pixels as drawing the figure anew."""
+    data = np.sin(np.arange(60) / 3.0) if one_d else None
+    ex = ConvExplorer(data, kernel_size=5 if one_d else 3)
+    moves = [("kernel", 4), ("padding", "same"), ("stride", 2), ("position", 3), ("kernel", 5),
+             ("padding", "valid"), ("activation", "tanh"), ("stride", 1), ("kernel", 4), ("position", 0)]
+    for name, value in moves:
+        getattr(ex, name).value = value
+        blitted = np.asarray(ex.figure.canvas.buffer_rgba()).copy()
+        full = _full_render(ex.figure)
+        differing = np.any(blitted != full, axis=-1)
+        assert differing.mean() < 0.0005, f"after {name}={value!r}: {differing.sum()} pixels differ from a full render"
+
+
+@pytest.mark.parametrize(
+    "settings, error, message",
+    [
+        ({"kernel_size": 99}, ValueError, r"ConvExplorer: kernel_size must be an int in 1..7; got 99"),
+        ({"stride": -4}, ValueError, r"ConvExplorer: stride must be an int in 1..4; got -4"),
+        ({"dilation": 4}, ValueError, r"ConvExplorer: dilation must be an int in 1..3; got 4"),
+        ({"n_filters": 0}, ValueError, r"ConvExplorer: n_filters must be an int in 1..4; got 0"),
+        ({"kernel_size": True}, TypeError, r"ConvExplorer: kernel_size must be an int in 1..7; got bool True"),
+        ({"stride": 2.0}, TypeError, r"ConvExplorer: stride must be an int in 1..4; got float 2.0"),
+        ({"padding": True}, ValueError, r"ConvExplorer: padding: expected one of 'valid', 'same', 0, 1, 2, 3, got True"),
+        ({"padding": 7}, ValueError, r"padding: expected one of .* got 7"),
+        ({"activation": "gelu"}, ValueError, r"activation: expected one of \['none', 'relu', 'sigmoid', 'tanh'\] or None"),
+        ({"position": 100}, ValueError, r"ConvExplorer: position must be an int in 0..99 \(the output has 100 units\); got 100"),
+        ({"position": -1}, ValueError, r"ConvExplorer: position must be an int >= 0; got -1"),
+        ({"stride": 2, "position": 30}, ValueError, r"position must be an int in 0..24"),
+    ],
+)
+def test_set_refuses_what_the_constructor_refuses(settings, error, message):
+    """Issue 14: set() used to clamp kernel 99 or stride -4 silently; nothing may change on refusal."""
+    ex = ConvExplorer()
+    before, draws = ex.settings(), ex.redraws
+    with pytest.raises(error, match=message):
+        ex.set(**settings)
+    assert ex.settings() == before and ex.redraws == draws
+    ctor = {k: v for k, v in settings.items() if k != "position"}
+    if ctor and "position" not in settings:
+        with pytest.raises(error, match=message):
+            ConvExplorer(**ctor)
+
+
+def test_activation_none_means_no_activation():
+    ex = ConvExplorer(activation=None)
+    assert ex.activation.value == "none"
+    ex.set(activation="relu")
+    ex.set(activation=None)
+    assert ex.activation.value == "none" and (ex.feature_maps < 0).any()
+    np.testing.assert_allclose(ex.feature_maps, _torch_maps(ex), atol=1e-10)
+
+
+def test_same_padding_with_stride_keeps_the_zeros_and_matches_torch():
+    ex = ConvExplorer(kernel_size=4, padding="same", stride=3)
+    assert ex.pads == (1, 2) and ex.feature_maps.shape == (2, 4, 4)
+    np.testing.assert_allclose(ex.feature_maps, _torch_maps(ex), atol=1e-10)
+    assert "only with stride 1" in ex.formula.value

@@ -308,7 +308,8 @@ def test_quiz_rejects_unknown_question_types():
 
 
 def test_numeric_accepts_numpy_answers():
-    np = pytest.importorskip("numpy")
+    import numpy as np
+
     quiz = Quiz([Numeric("n?", answer=np.int64(16), tolerance=np.float64(0.5))])
     assert quiz.answer(0, "16.4") is True and quiz.answer(0, 17) is False
     assert "Correct answer: 16 (± 0.5)" in quiz.feedback(0)

@@ -59,7 +59,7 @@ def _shape_diagnosis_factory(kind: str, n_spatial: int) -> Callable[[Case, tuple
         x, w = case.args[0], case.args[1]
         k = w.shape[-1]
         n = x.shape[-1]
-        header = f"{kind} output shape is {describe_shape(got)}, expected {describe_shape(exp)} on {case_label(case)}."
+        header = f"{kind} output shape is {describe_shape(got)}, expected {describe_shape(exp)} on {case.label}."
         lead = len(exp) - n_spatial - 1  # index of the channel axis
         channels_last = exp[:lead] + exp[lead + 1:] + (exp[lead],)
         if len(got) == len(exp) and got == channels_last and got != exp:
@@ -97,10 +97,6 @@ def _shape_diagnosis_factory(kind: str, n_spatial: int) -> Callable[[Case, tuple
                           f"Compute L_out once, from the formula, before your loop: L_out = ({n} + 2*{padding} - {k}) // {stride} + 1."))
 
     return diagnose
-
-
-def case_label(case: Case) -> str:
-    return case.label
 
 
 def _rng(seed: int) -> np.random.Generator:

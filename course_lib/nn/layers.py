@@ -82,7 +82,7 @@ class ConvTransposeFunction(torch.autograd.Function):
 
 
 class _ConvNd(nn.Module):
-    _n = 2
+    _n: int  # number of spatial dimensions, set by Conv1d / Conv2d / ConvTranspose2d
     _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,

@@ -33,15 +33,16 @@ from typing import Callable
 import torch
 from torch import nn
 
-from course_lib.shapes import conv_output_size
+from course_lib.shapes import conv_output_size, param_count
 from course_lib.validation import nonnegative_int, positive_int
 
 __all__ = ["EKGNet", "DenseEKG", "MnistCNN", "MnistMLP", "ResidualCNN", "ResidualBlock", "count_parameters"]
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters of ``model``."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    """Number of parameters of ``model`` (each counted once): :func:`course_lib.shapes.param_count`, so the
+    models' counts and the lessons' formulas agree by construction."""
+    return param_count(model)
 
 
 def _check_input(x: torch.Tensor, expected: tuple, name: str = "x") -> None:

@@ -61,7 +61,6 @@ class Prepared:
     backend: str           # resolved backend: "loops" | "numpy" | "torch"
     caller_kind: str       # "numpy" | "torch"
     device: Any = None     # torch device of the caller's tensors (when caller_kind == "torch")
-    dtype: Any = None      # caller's dtype (numpy dtype or torch dtype)
 
     def give_back(self, value: Any) -> Any:
         """Convert one backend result back to the caller's array kind (numpy or torch)."""
@@ -154,7 +153,7 @@ def prepare(op: str, backend: str, **arrays: Any) -> Prepared:
 
             converted = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in converted.items()}
     out = {k: converted.get(k) for k in arrays}
-    return Prepared(out, backend, caller_kind, device, dtype)
+    return Prepared(out, backend, caller_kind, device)
 
 
 def shape_of(a: Any) -> tuple[int, ...]:
@@ -178,14 +177,11 @@ def check_shape(op: str, name: str, a: Any, expected: tuple[int, ...], meaning: 
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """Everything a backend needs about one convolution, already checked."""
+    """Everything a backend needs about one convolution, already checked (one entry per spatial dimension)."""
 
-    n_spatial: int
     stride: tuple[int, ...]
     padding: tuple[tuple[int, int], ...]
     dilation: tuple[int, ...]
-    kernel: tuple[int, ...]
-    in_size: tuple[int, ...]
     out_size: tuple[int, ...]
     groups: int = 1
 
@@ -272,4 +268,4 @@ def conv_geometry(op: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, di
                 f"(or more padding)"
             )
         out.append(output_length(size, k, s, p, d))
-    return ConvGeometry(n, stride_t, pads, dilation_t, tuple(kernel), tuple(in_size), tuple(out), groups)
+    return ConvGeometry(stride_t, pads, dilation_t, tuple(out), groups)

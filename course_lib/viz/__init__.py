@@ -1,20 +1,8 @@
 """matplotlib figures for the lessons. Submodules: ``conv`` (kernels, feature maps,
-receptive fields, sliding windows) and ``training`` (training curves)."""
+receptive fields, sliding windows), ``training`` (training curves, the live plot),
+``explorer`` (the conv explorer's figure), ``study`` (the flashcard progress chart) and
+``png`` (figures as PNG bytes for Image widgets). Names are imported on first use."""
 
-import importlib
+from course_lib.lazy import submodule_getattr
 
-_SUBMODULES = ("conv", "training")
-
-
-def __getattr__(name):
-    failures = []
-    for sub in _SUBMODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{sub}")
-        except ImportError as error:  # one broken submodule must not hide the others
-            failures.append(f"{sub}: {error}")
-            continue
-        if name in getattr(module, "__all__", ()):
-            return getattr(module, name)
-    hint = f" (submodules that failed to import: {'; '.join(failures)})" if failures else ""
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}{hint}")
+__getattr__ = submodule_getattr(__name__, ("conv", "training", "explorer", "study", "png"))

@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-import io
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
@@ -24,11 +22,15 @@ from course_lib.geometry import effective_kernel, output_length, resolve_padding
 from course_lib.shapes import conv_output_size, receptive_field
 from course_lib.validation import check_int, positive_int
 
+from .png import figure_png  # noqa: F401  (part of this module's API since the first lessons)
+
 __all__ = [
     "UnitSpan",
     "unit_input_spans",
     "plot_sliding_window_1d",
     "plot_sliding_window_2d",
+    "SlidingWindow1d",
+    "SlidingWindow2d",
     "plot_kernels_2d",
     "plot_kernels_1d",
     "plot_feature_maps",
@@ -122,6 +124,138 @@ def unit_input_spans(input_length: int, layers: Sequence[Sequence[int]]) -> list
 # ----------------------------------------------------------------------------------------------
 # sliding windows
 # ----------------------------------------------------------------------------------------------
+def _patch_pool(ax, pool: list, count: int, **style) -> list:
+    """The first ``count`` patches of ``pool`` (made visible), creating more on ``ax`` if needed;
+    the rest are hidden.  Lets a figure that is redrawn many times keep its patches."""
+    while len(pool) < count:
+        pool.append(ax.add_patch(Rectangle((0, 0), 1, 1, **style)))
+    for index, patch in enumerate(pool):
+        patch.set_visible(index < count)
+    return pool[:count]
+
+
+class SlidingWindow1d:
+    """The artists of a 1D sliding-window drawing on ``ax``, updated in place by :meth:`update`.
+
+    :func:`plot_sliding_window_1d` draws one; the conv explorer keeps one and moves it.
+    """
+
+    def __init__(self, ax):
+        self.ax = ax
+        self.line, = ax.plot([], [], color="black", lw=1.2, marker=".", ms=3, label="input")
+        self.padding_cells: list = []
+        self.taps: list = []
+        self.edges = [ax.axvline(0, color="black", ls="--", lw=1) for _ in range(2)]
+        ax.set_xlabel("input step (padding shown hatched grey)")
+        ax.set_ylabel("value")
+
+    def update(self, x: np.ndarray, k: int, s: int, d: int, pads: tuple[int, int], position: int,
+               title: str | None = None) -> None:
+        """Show signal ``x`` (L,) padded by ``pads`` = (before, after), with the ``k`` taps of output
+        unit ``position`` (stride ``s``, dilation ``d``) highlighted.  Arguments already checked."""
+        before, after = pads
+        span = effective_kernel(k, d)
+        idx = np.arange(-before, x.size + after)
+        self.line.set_data(idx, np.concatenate([np.zeros(before), x, np.zeros(after)]))
+        self.line.set_marker(".")
+        blend = self.ax.get_xaxis_transform()
+        cells = list(range(-before, 0)) + list(range(x.size, x.size + after))
+        for t, patch in zip(cells, _patch_pool(self.ax, self.padding_cells, len(cells), facecolor="0.85",
+                                               hatch="..", edgecolor="0.5", lw=0, transform=blend)):
+            patch.set_bounds(t - 0.5, 0, 1, 1)
+        start = position * s - before
+        for m, patch in enumerate(_patch_pool(self.ax, self.taps, k, facecolor=WINDOW_COLOR, alpha=0.45,
+                                              hatch="//", edgecolor="black", lw=0.5, transform=blend)):
+            patch.set_bounds(start + m * d - 0.5, 0, 1, 1)
+        for line, at in zip(self.edges, (start - 0.5, start + span - 0.5)):
+            line.set_xdata([at, at])
+            line.set_visible(True)
+        self.ax.relim(visible_only=True)
+        self.ax.autoscale_view()
+        self.ax.set_title(title or f"Output unit {position} reads steps {start}..{start + span - 1}"
+                          f" (k={k}, stride={s}, dilation={d})", y=1.0)  # fixed y: no re-layout per move
+
+    def dynamic_artists(self) -> list:
+        """Every artist :meth:`update` changes (for blitting)."""
+        return [self.line, *self.padding_cells, *self.taps, *self.edges]
+
+    def show_plain(self, x: np.ndarray, title: str) -> None:
+        """Only the signal, no window (when no window fits)."""
+        self.line.set_data(np.arange(x.size), x)
+        self.line.set_marker("")
+        for artist in (*self.padding_cells, *self.taps, *self.edges):
+            artist.set_visible(False)
+        self.ax.relim(visible_only=True)
+        self.ax.autoscale_view()
+        self.ax.set_title(title, y=1.0)
+        self.ax.set_xlabel("input step")
+
+
+class SlidingWindow2d:
+    """The artists of a 2D sliding-window drawing on ``ax``, updated in place by :meth:`update`.
+
+    :func:`plot_sliding_window_2d` draws one; the conv explorer keeps one and moves it.
+    """
+
+    def __init__(self, ax):
+        self.ax = ax
+        self.image = ax.imshow(np.zeros((1, 1)), cmap="gray")
+        self.strips = [ax.add_patch(Rectangle((0, 0), 1, 1, facecolor="0.8", hatch="..", edgecolor="0.55", lw=0.3))
+                       for _ in range(4)]
+        self.taps: list = []
+        self.box = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=WINDOW_COLOR, lw=2.2, ls="--"))
+        ax.set_xlabel("column")
+        ax.set_ylabel("row")
+
+    def update(self, x: np.ndarray, k: int, s: int, d: int, pads: tuple[int, int], position: tuple[int, int],
+               title: str | None = None) -> None:
+        """Show image ``x`` (H, W) padded by ``pads`` = (before, after) on every side, with the taps
+        of output cell ``position`` (stride ``s``, dilation ``d``) and its span marked."""
+        before, after = pads
+        span = effective_kernel(k, d)
+        rows, cols = x.shape
+        padded = np.pad(x, ((before, after), (before, after)))
+        lo = -before - 0.5
+        self.image.set_data(padded)
+        self.image.set_extent((lo, cols + after - 0.5, rows + after - 0.5, lo))
+        self.image.set_clim(min(0.0, padded.min()), max(1.0, padded.max()))
+        hi_r, hi_c = rows + after - 0.5, cols + after - 0.5
+        strips = [(lo, lo, hi_c - lo, before), (lo, rows - 0.5, hi_c - lo, after),
+                  (lo, -0.5, before, rows), (cols - 0.5, -0.5, after, rows)]
+        for patch, (x0, y0, width, height) in zip(self.strips, strips):
+            patch.set_bounds(x0, y0, width, height)
+            patch.set_visible(width > 0 and height > 0)
+        i, j = position
+        r0, c0 = i * s - before, j * s - before
+        taps = _patch_pool(self.ax, self.taps, k * k, facecolor=WINDOW_COLOR, alpha=0.5, hatch="//",
+                           edgecolor="black", lw=0.6)
+        for index, patch in enumerate(taps):
+            m, n = divmod(index, k)
+            patch.set_xy((c0 + n * d - 0.5, r0 + m * d - 0.5))
+        self.box.set_bounds(c0 - 0.5, r0 - 0.5, span, span)
+        self.box.set_visible(True)
+        self.ax.set_xlim(lo, hi_c)
+        self.ax.set_ylim(hi_r, lo)
+        self.ax.set_title(title or f"Output ({i},{j}) reads rows {r0}..{r0 + span - 1}, cols {c0}..{c0 + span - 1}",
+                          y=1.0)  # fixed y: no re-layout per move
+
+    def dynamic_artists(self) -> list:
+        """Every artist :meth:`update` changes (for blitting)."""
+        return [self.image, *self.strips, *self.taps, self.box]
+
+    def show_plain(self, x: np.ndarray, title: str) -> None:
+        """Only the image, no window (when no window fits)."""
+        rows, cols = x.shape
+        self.image.set_data(x)
+        self.image.set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
+        self.image.set_clim(x.min(), x.max())
+        for artist in (*self.strips, *self.taps, self.box):
+            artist.set_visible(False)
+        self.ax.set_xlim(-0.5, cols - 0.5)
+        self.ax.set_ylim(rows - 0.5, -0.5)
+        self.ax.set_title(title, y=1.0)
+
+
 def plot_sliding_window_1d(signal, kernel_size: int, stride: int = 1, padding=0, dilation: int = 1,
                            position: int = 0, ax=None, title: str | None = None):
     """Draw a 1D input ``signal`` (L,) with the taps read by output unit ``position`` highlighted.
@@ -133,29 +267,15 @@ def plot_sliding_window_1d(signal, kernel_size: int, stride: int = 1, padding=0,
     x = _to_numpy(signal, "signal")
     if x.ndim != 1:
         raise ValueError(f"signal: expected shape (L,), got {x.shape}")
-    k, s, d, (before, after) = _window_geometry(kernel_size, stride, dilation, padding)
-    padded = np.concatenate([np.zeros(before), x, np.zeros(after)])
-    span = effective_kernel(k, d)
-    n_out = output_length(x.size, k, s, (before, after), d)
+    k, s, d, pads = _window_geometry(kernel_size, stride, dilation, padding)
+    n_out = output_length(x.size, k, s, pads, d)
     if n_out <= 0:
-        raise ValueError(f"kernel_size: a window of {span} steps does not fit {padded.size} padded steps")
+        raise ValueError(f"kernel_size: a window of {effective_kernel(k, d)} steps does not fit "
+                         f"{x.size + sum(pads)} padded steps")
     if not 0 <= position < n_out:
         raise ValueError(f"position: expected 0 <= position < {n_out}, got {position}")
     fig, ax = _new_axes(ax, (8, 2.6))
-    idx = np.arange(padded.size) - before
-    ax.plot(idx, padded, color="black", lw=1.2, marker=".", ms=3, label="input")
-    for p in list(range(before)) + list(range(before + x.size, padded.size)):
-        ax.axvspan(p - before - 0.5, p - before + 0.5, facecolor="0.85", hatch="..", edgecolor="0.5", lw=0)
-    start = position * s
-    for m in range(k):
-        t = start + m * d - before
-        ax.axvspan(t - 0.5, t + 0.5, facecolor=WINDOW_COLOR, alpha=0.45, hatch="//", edgecolor="black", lw=0.5)
-    ax.axvline(start - before - 0.5, color="black", ls="--", lw=1)
-    ax.axvline(start + span - 1 - before + 0.5, color="black", ls="--", lw=1)
-    ax.set_xlabel("input step (padding shown hatched grey)")
-    ax.set_ylabel("value")
-    ax.set_title(title or f"Output unit {position} reads steps {start - before}..{start - before + span - 1}"
-                 f" (k={k}, stride={s}, dilation={d})")
+    SlidingWindow1d(ax).update(x, k, s, d, pads, position, title)
     return fig
 
 
@@ -170,35 +290,17 @@ def plot_sliding_window_2d(image, kernel_size: int, stride: int = 1, padding=0, 
     x = _to_numpy(image, "image")
     if x.ndim != 2:
         raise ValueError(f"image: expected shape (H, W), got {x.shape}")
-    k, s, d, (before, after) = _window_geometry(kernel_size, stride, dilation, padding)
-    padded = np.pad(x, ((before, after), (before, after)))
-    span = effective_kernel(k, d)
-    n_rows, n_cols = (output_length(size, k, s, (before, after), d) for size in x.shape)
+    k, s, d, pads = _window_geometry(kernel_size, stride, dilation, padding)
+    n_rows, n_cols = (output_length(size, k, s, pads, d) for size in x.shape)
     if n_rows <= 0 or n_cols <= 0:
-        raise ValueError(f"kernel_size: a window of {span}x{span} does not fit the padded {padded.shape} input")
+        span = effective_kernel(k, d)
+        raise ValueError(f"kernel_size: a window of {span}x{span} does not fit the padded "
+                         f"{tuple(size + sum(pads) for size in x.shape)} input")
     i, j = position
     if not (0 <= i < n_rows and 0 <= j < n_cols):
         raise ValueError(f"position: expected (row, col) inside ({n_rows}, {n_cols}), got {position}")
     fig, ax = _new_axes(ax, (4, 4))
-    ax.imshow(padded, cmap="gray", vmin=min(0.0, padded.min()), vmax=max(1.0, padded.max()),
-              extent=(-before - 0.5, padded.shape[1] - before - 0.5, padded.shape[0] - before - 0.5, -before - 0.5))
-    if before or after:  # four hatched strips around the image = the zero padding
-        lo, hi_r, hi_c = -before - 0.5, x.shape[0] + after - 0.5, x.shape[1] + after - 0.5
-        strips = [(lo, lo, hi_c - lo, before), (lo, x.shape[0] - 0.5, hi_c - lo, after),
-                  (lo, -0.5, before, x.shape[0]), (x.shape[1] - 0.5, -0.5, after, x.shape[0])]
-        for x0, y0, width, height in strips:
-            if width > 0 and height > 0:
-                ax.add_patch(Rectangle((x0, y0), width, height, facecolor="0.8", hatch="..",
-                                       edgecolor="0.55", lw=0.3))
-    r0, c0 = i * s - before, j * s - before
-    for m in range(k):
-        for n in range(k):
-            ax.add_patch(Rectangle((c0 + n * d - 0.5, r0 + m * d - 0.5), 1, 1, facecolor=WINDOW_COLOR,
-                                   alpha=0.5, hatch="//", edgecolor="black", lw=0.6))
-    ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), span, span, fill=False, edgecolor=WINDOW_COLOR, lw=2.2, ls="--"))
-    ax.set_xlabel("column")
-    ax.set_ylabel("row")
-    ax.set_title(title or f"Output ({i},{j}) reads rows {r0}..{r0 + span - 1}, cols {c0}..{c0 + span - 1}")
+    SlidingWindow2d(ax).update(x, k, s, d, pads, (i, j), title)
     return fig
 
 
@@ -414,17 +516,3 @@ def plot_filter_responses_1d(signal, responses, kernel_size: int, stride: int = 
     bottom.set_ylabel("response")
     bottom.legend(fontsize=7, ncol=min(4, resp.shape[0]))
     return fig
-
-
-def figure_png(fig, dpi: int = 80) -> bytes:
-    """Render ``fig`` to PNG bytes and close it (so a notebook does not also show it).
-
-    For widgets: ``ipywidgets.Image(value=figure_png(fig))`` updates by a comm message, which
-    behaves the same in JupyterLab, Voila and headless runs (unlike printing into an Output widget).
-    """
-    if not hasattr(fig, "savefig"):
-        raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__}")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
-    return buffer.getvalue()

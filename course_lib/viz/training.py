@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["plot_history"]
+__all__ = ["plot_history", "LivePlot"]
 
 # grey-scale friendly: the two series differ in line style and marker, not only in colour
 _STYLES = {
@@ -48,3 +48,36 @@ def plot_history(history, title: str | None = None, figsize=(9.0, 3.6)):
     fig.suptitle(title if title is not None else "Training history")
     fig.tight_layout()
     return fig
+
+
+class LivePlot:
+    """A :func:`course_lib.train.fit` callback (``live_plot=True``): redraws the training curves in the
+    notebook output after every epoch; does nothing outside IPython."""
+
+    def __init__(self):
+        self.handle = None
+        try:
+            from IPython import get_ipython
+
+            self.active = get_ipython() is not None
+        except ImportError:  # pragma: no cover - IPython comes with Jupyter
+            self.active = False
+
+    def on_batch(self, x) -> None:
+        """Nothing per batch."""
+
+    def on_epoch_end(self, history, epoch: int) -> None:
+        if not self.active:
+            return
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        fig = plot_history(history)
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
+        plt.close(fig)
+
+    def close(self) -> None:
+        """Nothing to release (the last figure stays in the output)."""

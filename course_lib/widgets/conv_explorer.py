@@ -23,20 +23,16 @@ Drive it from Python (tests, or to set up a starting point in a lesson)::
 from __future__ import annotations
 
 import html
-import io
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
 
-from course_lib import shapes
-from course_lib.geometry import effective_kernel, output_length, resolve_padding
+from course_lib import ops, shapes
+from course_lib.geometry import effective_kernel, output_length, resolve_padding, unread_positions
 from course_lib.validation import check_int
+from course_lib.viz.explorer import ExplorerFigure, ExplorerView
 
-__all__ = ["ConvExplorer", "default_image", "default_signal", "kernel_bank", "ACTIVATIONS"]
+__all__ = ["ConvExplorer", "default_image", "kernel_bank", "ACTIVATIONS"]
 
 ACTIVATIONS = {
     "none": lambda z: z,
@@ -58,15 +54,6 @@ def default_image(size: int = 12) -> np.ndarray:
     for t in range(a + 1, b):
         img[t, t] = 0.6
     return img
-
-
-def default_signal(length: int = 60) -> np.ndarray:
-    """A deterministic toy pulse train (length,): two sharp spikes on a slow wave, like a tiny EKG."""
-    t = np.arange(length)
-    sig = 0.3 * np.sin(2 * np.pi * t / length)
-    for centre in (length // 4, 3 * length // 4):
-        sig += np.exp(-0.5 * ((t - centre) / 1.2) ** 2)
-    return sig
 
 
 def kernel_bank(kernel_size: int, n_filters: int, ndim: int = 2) -> np.ndarray:
@@ -92,24 +79,13 @@ def kernel_bank(kernel_size: int, n_filters: int, ndim: int = 2) -> np.ndarray:
     return np.stack(bank[:n_filters])
 
 
-def _correlate(padded: np.ndarray, kernels: np.ndarray, stride: int, dilation: int) -> np.ndarray:
-    """Cross-correlate an already padded input with ``kernels`` using course_lib.ops.
-
-    padded (L,) or (H, W); kernels (F, k) or (F, k, k) -> (F, L_out) or (F, H_out, W_out).
-    """
-    from course_lib import ops
-
-    if padded.ndim == 1:
-        y = ops.conv1d(padded[None, None], kernels[:, None], stride=stride, padding=0, dilation=dilation,
-                       backend="numpy")
-    else:
-        y = ops.conv2d(padded[None, None], kernels[:, None], stride=stride, padding=0, dilation=dilation,
-                       backend="numpy")
-    return np.asarray(y)[0]
-
-
 class ConvExplorer:
     """Interactive single-layer convolution: sliders → sliding window, feature maps, formula.
+
+    The widget only wires controls to the library: :mod:`course_lib.geometry` and
+    :mod:`course_lib.shapes` for the numbers, :func:`course_lib.ops.conv2d` / ``conv1d`` for the
+    feature maps, :class:`course_lib.viz.explorer.ExplorerFigure` for the drawing (kept between
+    moves and updated in place, one figure per number of filters).
 
     Parameters
     ----------
@@ -117,9 +93,11 @@ class ConvExplorer:
         The input; default a 12×12 test image (:func:`default_image`). A 1D array switches to
         1D mode (kernel sizes and strides up to 25; in 2D up to 7 and 4).
     kernel_size, n_filters, stride, padding, dilation, activation :
-        Starting values of the controls.
+        Starting values of the controls. ``activation=None`` means no activation (the same as
+        ``"none"``). Values outside a control's range raise ``ValueError`` naming the control and
+        the range; a non-int (a bool, a float) where an int is meant raises ``TypeError``.
 
-    Attributes (the controls; set ``.value`` to drive it from code)
+    Attributes (the controls; set ``.value`` to drive it from code, or call :meth:`set`)
     ----------
     kernel, filters, stride, padding, dilation, activation, position : ipywidgets controls
     formula : ipywidgets.HTML  the output-size formula with numbers, receptive field, parameters
@@ -131,7 +109,7 @@ class ConvExplorer:
     """
 
     def __init__(self, data=None, kernel_size: int = 3, n_filters: int = 2, stride: int = 1, padding="valid",
-                 dilation: int = 1, activation: str = "relu"):
+                 dilation: int = 1, activation: str | None = "relu"):
         x = default_image() if data is None else np.asarray(data, dtype=float)
         if x.ndim not in (1, 2):
             raise ValueError(f"data: expected a 1D signal (L,) or a 2D image (H, W), got shape {x.shape}")
@@ -139,30 +117,28 @@ class ConvExplorer:
             raise ValueError(f"data: expected a square image (H == W), got shape {x.shape}")
         if min(x.shape) < 3:
             raise ValueError(f"data: expected at least 3 steps per axis, got shape {x.shape}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        if padding not in [value for _, value in PADDING_OPTIONS]:
-            raise ValueError(f"padding: expected one of 'valid', 'same', 0, 1, 2, 3, got {padding!r}")
         self.data = x
         self.ndim = x.ndim
-        max_kernel = 7 if x.ndim == 2 else 25
-        max_stride = 4 if x.ndim == 2 else 25
+        self._ranges = {"kernel_size": (1, 7 if x.ndim == 2 else 25), "n_filters": (1, MAX_FILTERS),
+                        "stride": (1, 4 if x.ndim == 2 else 25), "dilation": (1, 3)}
+        start = self._checked(dict(kernel_size=kernel_size, n_filters=n_filters, stride=stride, padding=padding,
+                                   dilation=dilation, activation=activation))
         style = {"description_width": "110px"}
         layout = widgets.Layout(width="330px")
 
-        def slider(name, description, value, lo, hi):
-            value = check_int(value, name, minimum=lo, maximum=hi, where="ConvExplorer")
-            return widgets.IntSlider(value=value, min=lo, max=hi, description=description,
+        def slider(name, description):
+            lo, hi = self._ranges[name]
+            return widgets.IntSlider(value=start[name], min=lo, max=hi, description=description,
                                      style=style, layout=layout, continuous_update=False)
 
-        self.kernel = slider("kernel_size", "kernel size", kernel_size, 1, max_kernel)
-        self.filters = slider("n_filters", "filters", n_filters, 1, MAX_FILTERS)
-        self.stride = slider("stride", "stride", stride, 1, max_stride)
-        self.dilation = slider("dilation", "dilation", dilation, 1, 3)
-        self.padding = widgets.Dropdown(options=PADDING_OPTIONS, value=padding, description="padding",
+        self.kernel = slider("kernel_size", "kernel size")
+        self.filters = slider("n_filters", "filters")
+        self.stride = slider("stride", "stride")
+        self.dilation = slider("dilation", "dilation")
+        self.padding = widgets.Dropdown(options=PADDING_OPTIONS, value=start["padding"], description="padding",
                                         style=style, layout=layout)
-        self.activation = widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation",
-                                           style=style, layout=layout)
+        self.activation = widgets.Dropdown(options=list(ACTIVATIONS), value=start["activation"],
+                                           description="activation", style=style, layout=layout)
         self.position = widgets.IntSlider(value=0, min=0, max=0, description="output unit", style=style,
                                           layout=layout, continuous_update=False)
         self.formula = widgets.HTML()
@@ -179,6 +155,7 @@ class ConvExplorer:
         self.figure = None
         self.png = b""
         self.redraws = 0
+        self._figures: dict[int, ExplorerFigure] = {}
         self._updating = False
         self._held = False
         for control in (self.kernel, self.filters, self.stride, self.dilation, self.padding, self.activation):
@@ -186,6 +163,27 @@ class ConvExplorer:
         self.position.observe(self._on_position, names="value")
         self._recompute()
         self._draw()
+
+    # -------------------------------------------------------------------------------- checks
+    def _checked(self, settings: dict) -> dict:
+        """``settings`` (control name -> value) checked against what each control accepts."""
+        out = dict(settings)
+        for name, (lo, hi) in self._ranges.items():
+            if name in out:
+                out[name] = check_int(out[name], name, minimum=lo, maximum=hi, where="ConvExplorer")
+        if "padding" in out:
+            allowed = [value for _, value in PADDING_OPTIONS]
+            value = out["padding"]
+            if isinstance(value, bool) or value not in allowed or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(f"ConvExplorer: padding: expected one of 'valid', 'same', 0, 1, 2, 3, got {value!r}")
+            out["padding"] = value if isinstance(value, str) else int(value)
+        if "activation" in out:
+            value = "none" if out["activation"] is None else out["activation"]
+            if not isinstance(value, str) or value not in ACTIVATIONS:
+                raise ValueError(f"ConvExplorer: activation: expected one of {sorted(ACTIVATIONS)} or None, "
+                                 f"got {out['activation']!r}")
+            out["activation"] = value
+        return out
 
     # -------------------------------------------------------------------------------- geometry
     @property
@@ -195,7 +193,7 @@ class ConvExplorer:
 
     @property
     def pads(self) -> tuple[int, int]:
-        """(before, after) zero padding per axis for the current settings."""
+        """(before, after) zero padding per axis for the current settings ('same' kept at any stride)."""
         return resolve_padding(self.padding.value, (self.kernel.value,), None, (self.dilation.value,))[0]
 
     @property
@@ -223,14 +221,7 @@ class ConvExplorer:
 
     def unread_inputs(self) -> int:
         """How many input steps (per axis) no output unit reads, e.g. when stride > receptive field."""
-        before, _ = self.pads
-        read = np.zeros(self.n, dtype=bool)
-        for u in range(self.n_out):
-            for m in range(self.kernel.value):
-                t = u * self.stride.value + m * self.dilation.value - before
-                if 0 <= t < self.n:
-                    read[t] = True
-        return int((~read).sum())
+        return unread_positions(self.n, self.kernel.value, self.stride.value, self.pads, self.dilation.value)
 
     # -------------------------------------------------------------------------------- updates
     def _on_setting(self, change):
@@ -245,18 +236,26 @@ class ConvExplorer:
     def set(self, **settings) -> "ConvExplorer":
         """Change several controls at once and redraw once, e.g. ``ex.set(kernel_size=5, stride=2)``.
 
-        Keys: kernel_size, n_filters, stride, padding, dilation, activation, position. Returns the explorer.
+        Keys: kernel_size, n_filters, stride, padding, dilation, activation, position. Every value is
+        checked as in the constructor (``ValueError`` naming the control and its range, ``TypeError``
+        for a non-int) before any control changes; ``position`` must lie in ``0..units-1`` for the
+        new settings. Returns the explorer.
         """
         unknown = sorted(set(settings) - set(self._CONTROLS))
         if unknown:
             raise TypeError(f"set: unknown setting(s) {unknown}; expected some of {list(self._CONTROLS)}")
         position = settings.pop("position", None)
-        self._held = True
-        try:
-            for key, value in settings.items():
-                getattr(self, self._CONTROLS[key]).value = value
-        finally:
-            self._held = False
+        settings = self._checked(settings)
+        if position is not None:
+            check_int(position, "position", minimum=0, where="ConvExplorer")
+        old = {key: getattr(self, self._CONTROLS[key]).value for key in settings}
+        self._apply(settings)
+        if position is not None:
+            units = self.n_out ** self.ndim
+            if not position < max(units, 1):
+                self._apply(old)
+                raise ValueError(f"ConvExplorer: position must be an int in 0..{max(units - 1, 0)} "
+                                 f"(the output has {units} units); got {position!r}")
         self._recompute()
         if position is not None:
             self._updating = True
@@ -266,6 +265,15 @@ class ConvExplorer:
                 self._updating = False
         self._draw()
         return self
+
+    def _apply(self, values: dict) -> None:
+        """Set several controls (checked values) without recomputing or redrawing in between."""
+        self._held = True
+        try:
+            for key, value in values.items():
+                getattr(self, self._CONTROLS[key]).value = value
+        finally:
+            self._held = False
 
     def _on_position(self, change):
         if not self._updating:
@@ -281,14 +289,14 @@ class ConvExplorer:
                 self.position.value = self.position.max
         finally:
             self._updating = False
+        self.kernels = kernel_bank(self.kernel.value, self.filters.value, self.ndim)
         if n_out <= 0:
             self.feature_maps = None
-            self.kernels = kernel_bank(self.kernel.value, self.filters.value, self.ndim)
             return
-        before, after = self.pads
-        padded = np.pad(self.data, [(before, after)] * self.ndim)
-        self.kernels = kernel_bank(self.kernel.value, self.filters.value, self.ndim)
-        pre = _correlate(padded, self.kernels, self.stride.value, self.dilation.value)
+        conv = ops.conv2d if self.ndim == 2 else ops.conv1d
+        # 'same' is resolved to explicit zeros (as at stride 1), so it also works with stride > 1
+        pre = conv(self.data[None, None], self.kernels[:, None], stride=self.stride.value,
+                   padding=(self.pads,) * self.ndim, dilation=self.dilation.value, backend="numpy")[0]
         self.feature_maps = ACTIVATIONS[self.activation.value](pre)
 
     # -------------------------------------------------------------------------------- text
@@ -341,85 +349,16 @@ class ConvExplorer:
     def _draw(self):
         self.formula.value = self.formula_text()
         f = self.filters.value
-        fig = Figure(figsize=(4.2 + 2.0 * f, 4.4) if self.ndim == 2 else (9, 5.2))
-        FigureCanvasAgg(fig)
-        if self.ndim == 2:
-            self._draw_2d(fig, f)
-        else:
-            self._draw_1d(fig, f)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=80)
-        self.figure, self.png = fig, buffer.getvalue()
+        if f not in self._figures:
+            self._figures[f] = ExplorerFigure(self.ndim, f)
+        view = ExplorerView(self.data, self.kernels, self.feature_maps, self.kernel.value, self.stride.value,
+                            self.dilation.value, self.pads, self.unit_index(), self.padding.value,
+                            self.activation.value)
+        drawing = self._figures[f]
+        drawing.update(view)
+        self.figure, self.png = drawing.figure, drawing.png()
         self.redraws += 1
         self.image.value = self.png
-
-    def _draw_2d(self, fig, f):
-        from course_lib.viz.conv import plot_sliding_window_2d
-
-        grid = fig.add_gridspec(2, 1 + f, height_ratios=[1, 1.3], width_ratios=[1.7] + [1] * f, left=0.07,
-                                right=0.98, bottom=0.1, top=0.86, wspace=0.35, hspace=0.35)
-        ax_in = fig.add_subplot(grid[:, 0])
-        if self.n_out <= 0:
-            ax_in.imshow(self.data, cmap="gray")
-            ax_in.set_title("window does not fit")
-            ax_in.set_xlabel("column")
-            ax_in.set_ylabel("row")
-            return
-        unit = self.unit_index()
-        plot_sliding_window_2d(self.data, self.kernel.value, self.stride.value, self.padding.value,
-                               self.dilation.value, position=unit, ax=ax_in,
-                               title=f"input + window of unit {unit}")
-        limit = float(np.abs(self.kernels).max()) or 1.0
-        for c in range(f):
-            ax_k = fig.add_subplot(grid[0, 1 + c])
-            ax_k.imshow(self.kernels[c], cmap="gray", vmin=-limit, vmax=limit)
-            ax_k.set_title(f"kernel {c}", fontsize=9)
-            ax_k.set_xticks([])
-            ax_k.set_yticks([])
-            ax_m = fig.add_subplot(grid[1, 1 + c])
-            ax_m.imshow(self.feature_maps[c], cmap="viridis")
-            ax_m.add_patch(Rectangle((unit[1] - 0.5, unit[0] - 0.5), 1, 1, fill=False, edgecolor="white",
-                                     lw=2, hatch="xx"))
-            ax_m.set_title(f"feature map {c}", fontsize=9)
-            ax_m.set_xlabel("output col", fontsize=8)
-            for axis in (ax_m.xaxis, ax_m.yaxis):  # unit indices: whole numbers only
-                axis.set_major_locator(MaxNLocator(integer=True))
-            if c == 0:
-                ax_m.set_ylabel("output row", fontsize=8)
-        fig.suptitle(f"{f} filter(s) of {self.kernel.value}×{self.kernel.value}, stride {self.stride.value}, "
-                     f"padding {self.padding.value!r}, dilation {self.dilation.value}, {self.activation.value}",
-                     fontsize=10)
-
-    def _draw_1d(self, fig, f):
-        from course_lib.viz.conv import plot_sliding_window_1d
-
-        grid = fig.add_gridspec(2, 2, width_ratios=[1, 2], left=0.08, right=0.98, bottom=0.09, top=0.93,
-                                wspace=0.25, hspace=0.45)
-        ax_in = fig.add_subplot(grid[0, :])
-        if self.n_out <= 0:
-            ax_in.plot(self.data, color="black")
-            ax_in.set_title("window does not fit")
-            ax_in.set_xlabel("input step")
-            return
-        unit = self.unit_index()[0]
-        plot_sliding_window_1d(self.data, self.kernel.value, self.stride.value, self.padding.value,
-                               self.dilation.value, position=unit, ax=ax_in)
-        ax_k = fig.add_subplot(grid[1, 0])
-        ax_m = fig.add_subplot(grid[1, 1])
-        styles = ("-", "--", ":", "-.")
-        for c in range(f):
-            ax_k.plot(self.kernels[c], ls=styles[c], marker="osD^"[c], ms=3, label=f"kernel {c}")
-            ax_m.plot(self.feature_maps[c], ls=styles[c], marker="osD^"[c], ms=3, label=f"map {c}")
-        ax_m.axvline(unit, color="black", lw=2, alpha=0.5)
-        ax_k.set_title("kernels", fontsize=9)
-        ax_k.set_xlabel("tap")
-        ax_k.set_ylabel("weight")
-        ax_m.set_title(f"feature maps ({self.activation.value}); grey line = unit {unit}", fontsize=9)
-        ax_m.set_xlabel("output unit")
-        ax_m.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax_k.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax_m.set_ylabel("response")
-        ax_m.legend(fontsize=7)
 
     # -------------------------------------------------------------------------------- display
     def settings(self) -> dict:

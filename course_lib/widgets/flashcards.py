@@ -334,40 +334,18 @@ class ProgressPanel(widgets.VBox):
         ) + "</table>"
         if not chart:
             return
-        import io
+        from course_lib.viz.png import figure_png
 
         self.figure = self.make_figure(now)
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=90)
-        self.chart.value = buffer.getvalue()
+        self.chart.value = figure_png(self.figure, dpi=90, close=False)
 
     def make_figure(self, now):
-        """Bars: reviews per day; line: measured retention per day (right axis)."""
-        from matplotlib.figure import Figure  # not pyplot: no global figure state, no backend
-        from matplotlib.ticker import MaxNLocator
-
+        """Bars: reviews per day; line: measured retention per day (right axis) — :mod:`course_lib.viz.study`."""
         from course_lib.study.stats import reviews_per_day
+        from course_lib.viz.study import plot_review_history
 
         rows = reviews_per_day(self.store, days=self.days, now=now, tz=self.tz, card_ids=self.card_ids)
-        x = list(range(-self.days + 1, 1))
-        fig = Figure(figsize=(7, 2.6))
-        ax = fig.subplots()
-        ax.bar(x, [r["reviews"] for r in rows], color="#5b8fd9", label="reviews")
-        ax.bar(x, [r["again"] for r in rows], color="#d95b5b", label="of which Again")
-        ax.set_xlabel("days ago (0 = today)")
-        ax.set_ylabel("reviews")
-        ax.set_xlim(-self.days + 0.5, 0.5)
-        ax.set_ylim(0, max([r["reviews"] for r in rows] + [4]) * 1.15)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ret = ax.twinx()
-        points = [(xi, 100 * r["retention"]) for xi, r in zip(x, rows) if r["retention"] is not None]
-        if points:
-            ret.plot(*zip(*points), "o-", color="#2a9d3a", label="retention")
-        ret.set_ylim(0, 105)
-        ret.set_ylabel("retention %")
-        ax.legend(loc="upper left", fontsize=8)
-        fig.tight_layout()
-        return fig
+        return plot_review_history(rows)
 
     def __repr__(self) -> str:
         return f"ProgressPanel({len(self.card_ids)} cards)"

@@ -112,3 +112,27 @@ def test_conv_explorer_reacts_to_its_slider(lab, page):
     )
     assert image.get_attribute("src") != src_before, "the drawn figure did not change"
     _assert_clean_run(page, "lessons/02_local_connectivity.ipynb after moving the slider")
+    _report_round_trips(page, slider, image)
+
+
+def _report_round_trips(page, slider, image, moves: int = 8) -> None:
+    """Time slider moved (key press) -> new figure decoded and shown (the image's load event), and print it."""
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    img = image.element_handle()
+    times = []
+    for i in range(moves):
+        page.evaluate(
+            """img => { window.__shown = null;
+                        img.addEventListener('load', () => { window.__shown = performance.now(); }, {once: true});
+                        window.__moved = performance.now(); }""",
+            img,
+        )
+        page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        page.wait_for_function("() => window.__shown !== null", timeout=30_000)
+        times.append(page.evaluate("() => window.__shown - window.__moved"))
+    times.sort()
+    median = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
+    print(f"\nConvExplorer browser round trip (key press on the kernel-size slider -> new figure loaded), "
+          f"{moves} moves: median {median:.0f} ms, max {times[-1]:.0f} ms, all {[round(t) for t in times]}")
+    assert all(t > 0 for t in times)
