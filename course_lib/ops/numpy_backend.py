@@ -16,7 +16,17 @@ Backward reuses the same matrices:
 - ``dcols = dy @ W.T`` (one batched GEMM, laid out as one contiguous (N, H_out, W_out, C_in)
   block per kernel offset), then col2im: add each block back into ``dx_pad`` with one strided
   add per kernel offset ``(m, k)`` (``KH*KW`` adds of whole arrays, never a loop over output
-  positions), then crop the padding.
+  positions), then crop the padding.  At stride 1 with >= 8 input channels (per group) dx is
+  instead the forward correlation of dy with the flipped kernel (one more im2col + GEMM, no
+  scatter-adds).
+
+Groups: the padded copy is *group-major*, (N, groups, H_pad, W_pad, C_in/groups), so each
+group's window rows stay contiguous; one GEMM per group writes that group's output columns.
+Depthwise (one channel per group) at stride 1 skips GEMMs: on the flattened, padded,
+channel-last image every kernel offset is one contiguous shifted slice, so the conv is KH*KW
+multiply-adds of long runs (:func:`_depthwise_flat`).  Transposed convolutions reuse these
+pieces: forward = the conv's input gradient, backward = the conv forward (dx) and its
+weight gradient (dw).
 
 Results are returned as channels-first (N, C, ...) *views* of channel-last memory, which is
 exactly the layout the next layer's im2col wants.  conv1d runs as conv2d with H = 1.
