@@ -171,56 +171,6 @@ def conv2d_backward(dy, x, w, stride, padding, dilation, groups=1):
 # entries off the start and p_after off the end.  Weight layout (C_in, C_out // groups, K):
 # input channel ci (group g = ci // (C_in // groups)) stamps onto output channels
 # g * (C_out // groups) + oc.
-def conv_transpose1d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
-    """full[n, first + oc, i*s + m*d] += x[n, ci, i] * w[ci, oc, m];  y = crop(full) + b
-
-    first = (ci // (C_in // groups)) * (C_out // groups).
-    x: (N, C_in, L), w: (C_in, C_out // groups, K), b: (C_out,) or None -> y: (N, C_out, L_out)
-    """
-    (s,), (d,), (L_out,) = stride, dilation, out_size
-    (before, after), = padding
-    N, C_in, L = x.shape
-    _, O_g, K = w.shape
-    full = np.zeros((N, O_g * groups, before + L_out + after), dtype=x.dtype)
-    for n in range(N):
-        for ci in range(C_in):
-            first = (ci // (C_in // groups)) * O_g
-            for i in range(L):
-                for oc in range(O_g):
-                    for m in range(K):                      # the stamp of x[n, ci, i]
-                        full[n, first + oc, i * s + m * d] += x[n, ci, i] * w[ci, oc, m]
-    y = crop(full, padding)
-    return y if b is None else y + b[:, None]
-
-
-def conv_transpose1d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
-    """Each stamped product ``x[n,ci,i] * w[ci,oc,m]`` went to ``full[n, first+oc, i*s+m*d]``, so
-
-        dx[n, ci, i]    += dfull[n, first + oc, i*s + m*d] * w[ci, oc, m]
-        dw[ci, oc, m]   += dfull[n, first + oc, i*s + m*d] * x[n, ci, i]
-        db[o]           += dy[n, o, j]
-
-    where dfull is dy with the cropped ends put back as zeros.
-    dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_in, C_out // groups, K), db (C_out,)
-    """
-    (s,), (d,) = stride, dilation
-    dfull = pad_with(dy, padding)
-    N, C_in, L = x.shape
-    _, O_g, K = w.shape
-    dx = np.zeros_like(x)
-    dw = np.zeros_like(w)
-    for n in range(N):
-        for ci in range(C_in):
-            first = (ci // (C_in // groups)) * O_g
-            for i in range(L):
-                for oc in range(O_g):
-                    for m in range(K):
-                        g = dfull[n, first + oc, i * s + m * d]
-                        dx[n, ci, i] += g * w[ci, oc, m]
-                        dw[ci, oc, m] += g * x[n, ci, i]
-    return dx, dw, dy.sum(axis=(0, 2))
-
-
 def conv_transpose2d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
     """full[n, first + oc, i*s_h + m*d_h, j*s_w + k*d_w] += x[n, ci, i, j] * w[ci, oc, m, k];  y = crop(full) + b
 
@@ -267,6 +217,32 @@ def conv_transpose2d_backward(dy, x, w, stride, padding, output_padding, dilatio
                                 dx[n, ci, i, j] += g * w[ci, oc, m, k]
                                 dw[ci, oc, m, k] += g * x[n, ci, i, j]
     return dx, dw, dy.sum(axis=(0, 2, 3))
+
+
+def _as_2d(stride, padding, output_padding, dilation):
+    """1-D geometry as 2-D with a height-1 axis in front."""
+    return (1, *stride), ((0, 0), *padding), (0, *output_padding), (1, *dilation)
+
+
+def conv_transpose1d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """full[n, first + oc, i*s + m*d] += x[n, ci, i] * w[ci, oc, m];  y = crop(full) + b
+
+    The 2-D stamping of :func:`conv_transpose2d` on a height-1 image.
+    x: (N, C_in, L), w: (C_in, C_out // groups, K), b: (C_out,) or None -> y: (N, C_out, L_out)
+    """
+    y = conv_transpose2d(x[:, :, None], w[:, :, None], b, *_as_2d(stride, padding, output_padding, dilation),
+                         groups, (1, *out_size))
+    return y[:, :, 0]
+
+
+def conv_transpose1d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """dx[n, ci, i] += dfull[n, first + oc, i*s + m*d] * w[ci, oc, m];  dw[ci, oc, m] += the same
+    dfull entry * x[n, ci, i];  db[o] = sum of dy[:, o]  (:func:`conv_transpose2d_backward` at height 1).
+    dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_in, C_out // groups, K), db (C_out,)
+    """
+    dx, dw, db = conv_transpose2d_backward(dy[:, :, None], x[:, :, None], w[:, :, None],
+                                           *_as_2d(stride, padding, output_padding, dilation), groups)
+    return dx[:, :, 0], dw[:, :, 0], db
 
 
 # ------------------------------------------------------------------------------- pooling
