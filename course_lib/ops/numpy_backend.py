@@ -392,10 +392,15 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
     if need_dw and depthwise:
         dw = np.sum(parts, axis=0).T.reshape(C_out, 1, KH, KW)
     elif need_dw:
-        mats = [np.sum([p[g] for p in parts], axis=0) for g in range(groups)]
-        dw = np.concatenate([m.reshape(KH, KW, C_g, -1).transpose(3, 2, 0, 1) for m in mats])
+        dw = _weight_from_group_parts(parts, groups, (KH, KW), C_g)
     dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2) if need_dx else None
     return dx, None if dw is None else np.ascontiguousarray(dw), db
+
+
+def _weight_from_group_parts(parts, groups, kernel, C_g):
+    """Sum the chunks' per-group (KH*KW*C_g, C_out/groups) matrices into w's layout (C_out, C_g, KH, KW)."""
+    mats = [np.sum([p[g] for p in parts], axis=0) for g in range(groups)]
+    return np.concatenate([m.reshape(*kernel, C_g, -1).transpose(3, 2, 0, 1) for m in mats])
 
 
 def conv2d(x, w, b, stride, padding, dilation, groups=1):
@@ -449,9 +454,32 @@ def conv_transpose2d_backward(dy, x, w, stride, padding, output_padding, dilatio
     dx is the forward conv of dy with the same weight (cut to x's size); dw is that conv's
     weight gradient with dy as its input and x as its output gradient.
     """
-    dx = _conv_forward_cl(dy, w, None, stride, padding, dilation, groups, x.shape[2:]).transpose(0, 3, 1, 2)
-    _, dw, _ = _conv_backward(x, dy, w, dy.shape[2:], stride, padding, dilation, groups, need_dx=False)
-    return dx, dw, dy.sum(axis=(0, 2, 3))
+    if _is_depthwise(w, groups):
+        dx = _conv_forward_cl(dy, w, None, stride, padding, dilation, groups, x.shape[2:]).transpose(0, 3, 1, 2)
+        _, dw, _ = _conv_backward(x, dy, w, dy.shape[2:], stride, padding, dilation, groups, need_dx=False)
+        return dx, dw, dy.sum(axis=(0, 2, 3))
+    # one im2col of dy per chunk feeds both GEMMs: dx = cols @ W and dw = cols.T @ x
+    N, C_in, H, W = x.shape
+    _, C_g, KH, KW = w.shape
+    outs = _group_slices(groups, C_in // groups)
+    w_mats = [np.ascontiguousarray(_weight_matrix(w[o])) for o in outs]       # (KH*KW*C_g, C_in/groups)
+    dx_cl = np.empty((N, H, W, C_in), dtype=x.dtype)
+    x_cl = x.transpose(0, 2, 3, 1)
+
+    def job(batch):
+        windows = _group_windows(dy[batch], padding, groups, (KH, KW), stride, dilation, (H, W))
+        dx_rows = dx_cl[batch].reshape(-1, C_in)
+        x_rows = x_cl[batch].reshape(-1, C_in)
+        parts = []
+        for o, win, w_mat in zip(outs, windows, w_mats):
+            cols = win.reshape(-1, w_mat.shape[0])                  # im2col of dy, this group
+            np.matmul(cols, w_mat, out=dx_rows[:, o])
+            parts.append(cols.T @ x_rows[:, o])
+        return parts
+
+    parts = _run_chunks(job, _batch_chunks(N, H * W * KH * KW * C_g * x.itemsize))
+    dw = np.ascontiguousarray(_weight_from_group_parts(parts, groups, (KH, KW), C_g))
+    return dx_cl.transpose(0, 3, 1, 2), dw, dy.sum(axis=(0, 2, 3))
 
 
 def conv_transpose1d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
