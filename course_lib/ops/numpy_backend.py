@@ -254,37 +254,23 @@ def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
     One GEMM per group (one for groups=1); a depthwise conv is KH*KW broadcast multiply-adds.
     ``out_size`` may be smaller than the full output (the rest is not computed).
     """
+    if not _is_depthwise(w, groups):
+        return _conv_and_cols_product(x, w, groups, padding, stride, dilation, out_size, None, b)[0]
     N = x.shape[0]
-    C_out, C_g, KH, KW = w.shape
+    C_out, _, KH, KW = w.shape
     y = np.empty((N, *out_size, C_out), dtype=x.dtype)
-    if _is_depthwise(w, groups):
-        windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, out_size)
-        w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
+    windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, out_size)
+    w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
 
-        def job(batch):
-            y_b = y[batch]
-            np.multiply(windows[batch, :, :, 0, 0, :], w_off[0], out=y_b)
-            for index in range(1, KH * KW):
-                y_b += windows[batch, :, :, index // KW, index % KW, :] * w_off[index]
-            if b is not None:
-                y_b += b
+    def job(batch):
+        y_b = y[batch]
+        np.multiply(windows[batch, :, :, 0, 0, :], w_off[0], out=y_b)
+        for index in range(1, KH * KW):
+            y_b += windows[batch, :, :, index // KW, index % KW, :] * w_off[index]
+        if b is not None:
+            y_b += b
 
-        per_image = 2 * out_size[0] * out_size[1] * C_out * x.itemsize
-    else:
-        outs = _group_slices(groups, C_out // groups)
-        w_mats = [np.ascontiguousarray(_weight_matrix(w[o])) for o in outs]   # (KH*KW*C_g, C_out/groups)
-
-        def job(batch):
-            y_rows = y[batch].reshape(-1, C_out)                # a view into y
-            windows = _group_windows(x[batch], padding, groups, (KH, KW), stride, dilation, out_size)
-            for o, win, w_mat in zip(outs, windows, w_mats):
-                cols = win.reshape(-1, w_mat.shape[0])          # im2col of this group (one copy)
-                np.matmul(cols, w_mat, out=y_rows[:, o])        # BLAS writes the group's columns
-            if b is not None:
-                y_rows += b
-
-        per_image = out_size[0] * out_size[1] * KH * KW * C_g * x.itemsize
-    _run_chunks(job, _batch_chunks(N, per_image))
+    _run_chunks(job, _batch_chunks(N, 2 * out_size[0] * out_size[1] * C_out * x.itemsize))
     return y
 
 
@@ -336,12 +322,15 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
         O_g = C_out // groups
         w_flipped = (w.reshape(groups, O_g, C_g, KH, KW).transpose(0, 2, 1, 3, 4)
                      .reshape(C_in, O_g, KH, KW)[:, :, ::-1, ::-1])
-        dx_cl = _conv_forward_cl(dy, w_flipped, None, stride, full_pads, dilation, groups, (H, W))
+        # the same im2col of dy gives dw too: dw[o, c, m, k] = (x_rows.T @ cols)[c, (KH-1-m, KW-1-k, o)]
+        dx_cl, parts = _conv_and_cols_product(dy, w_flipped, groups, full_pads, stride, dilation, (H, W),
+                                              x if need_dw else None)
         dx = dx_cl.transpose(0, 3, 1, 2)
         if not need_dw:
             return dx, None, None
-        _, dw, db = _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx=False)
-        return dx, dw, db
+        mats = [np.sum([p[g] for p in parts], axis=0) for g in range(groups)]    # (KH*KW*O_g, C_g)
+        dw = np.concatenate([m.reshape(KH, KW, O_g, C_g)[::-1, ::-1].transpose(2, 3, 0, 1) for m in mats])
+        return dx, np.ascontiguousarray(dw), dy.sum(axis=(0, 2, 3))
     windows = None
     if need_dw and depthwise:
         windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
@@ -395,6 +384,39 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
         dw = _weight_from_group_parts(parts, groups, (KH, KW), C_g)
     dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2) if need_dx else None
     return dx, None if dw is None else np.ascontiguousarray(dw), db
+
+
+def _conv_and_cols_product(src, w, groups, padding, stride, dilation, out_size, other, b=None):
+    """The grouped conv of ``src`` with ``w`` (+ bias ``b``; channel-last, (N, *out_size, C_out)) and, from the
+    same im2col blocks, ``cols.T @ other_rows`` per chunk and group (``other``: (N, C_out,
+    *out_size) or None), the weight-gradient GEMM that shares those columns.
+
+    src: (N, C, H, W), w: (C_out, C // groups, KH, KW) -> (y_cl, [[(KH*KW*C/groups, C_out/groups)
+    per group] per chunk]).
+    """
+    N = src.shape[0]
+    C_out, C_g, KH, KW = w.shape
+    outs = _group_slices(groups, C_out // groups)
+    w_mats = [np.ascontiguousarray(_weight_matrix(w[o])) for o in outs]       # (KH*KW*C_g, C_out/groups)
+    y_cl = np.empty((N, *out_size, C_out), dtype=src.dtype)
+    other_cl = None if other is None else other.transpose(0, 2, 3, 1)
+
+    def job(batch):
+        windows = _group_windows(src[batch], padding, groups, (KH, KW), stride, dilation, out_size)
+        y_rows = y_cl[batch].reshape(-1, C_out)
+        other_rows = None if other is None else other_cl[batch].reshape(-1, C_out)
+        parts = []
+        for o, win, w_mat in zip(outs, windows, w_mats):
+            cols = win.reshape(-1, w_mat.shape[0])                  # im2col of this group (one copy)
+            np.matmul(cols, w_mat, out=y_rows[:, o])        # BLAS writes the group's columns
+            if other is not None:
+                parts.append(cols.T @ other_rows[:, o])
+        if b is not None:
+            y_rows += b
+        return parts
+
+    parts = _run_chunks(job, _batch_chunks(N, out_size[0] * out_size[1] * KH * KW * C_g * src.itemsize))
+    return y_cl, parts
 
 
 def _weight_from_group_parts(parts, groups, kernel, C_g):
@@ -459,26 +481,9 @@ def conv_transpose2d_backward(dy, x, w, stride, padding, output_padding, dilatio
         _, dw, _ = _conv_backward(x, dy, w, dy.shape[2:], stride, padding, dilation, groups, need_dx=False)
         return dx, dw, dy.sum(axis=(0, 2, 3))
     # one im2col of dy per chunk feeds both GEMMs: dx = cols @ W and dw = cols.T @ x
-    N, C_in, H, W = x.shape
-    _, C_g, KH, KW = w.shape
-    outs = _group_slices(groups, C_in // groups)
-    w_mats = [np.ascontiguousarray(_weight_matrix(w[o])) for o in outs]       # (KH*KW*C_g, C_in/groups)
-    dx_cl = np.empty((N, H, W, C_in), dtype=x.dtype)
-    x_cl = x.transpose(0, 2, 3, 1)
-
-    def job(batch):
-        windows = _group_windows(dy[batch], padding, groups, (KH, KW), stride, dilation, (H, W))
-        dx_rows = dx_cl[batch].reshape(-1, C_in)
-        x_rows = x_cl[batch].reshape(-1, C_in)
-        parts = []
-        for o, win, w_mat in zip(outs, windows, w_mats):
-            cols = win.reshape(-1, w_mat.shape[0])                  # im2col of dy, this group
-            np.matmul(cols, w_mat, out=dx_rows[:, o])
-            parts.append(cols.T @ x_rows[:, o])
-        return parts
-
-    parts = _run_chunks(job, _batch_chunks(N, H * W * KH * KW * C_g * x.itemsize))
-    dw = np.ascontiguousarray(_weight_from_group_parts(parts, groups, (KH, KW), C_g))
+    KH, KW = w.shape[2:]
+    dx_cl, parts = _conv_and_cols_product(dy, w, groups, padding, stride, dilation, x.shape[2:], x)
+    dw = np.ascontiguousarray(_weight_from_group_parts(parts, groups, (KH, KW), w.shape[1]))
     return dx_cl.transpose(0, 3, 1, 2), dw, dy.sum(axis=(0, 2, 3))
 
 
