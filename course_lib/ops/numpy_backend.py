@@ -186,14 +186,14 @@ def _is_depthwise(w: np.ndarray, groups: int) -> bool:
     return groups > 1 and w.shape[1] == 1 and w.shape[0] == groups
 
 
-def _depthwise_flat(x, w, padding, dilation, out_size):
+def _depthwise_flat(x, w, b, padding, dilation, out_size):
     """Depthwise conv at stride 1 on flattened, padded, channel-last images.
 
     With stride 1, output (i, j) of channel c reads x_pad[i + m*d_h, j + k*d_w, c]; flattened
     (position p = (i*W_pad + j)*C + c) every kernel offset (m, k) is the *contiguous* slice
     starting at (m*d_h*W_pad + k*d_w)*C.  So the conv is KH*KW multiply-adds of long contiguous
     runs (the weight row tiled to the same length; the columns j >= W_out are computed and
-    dropped).  x: (N, C, H, W), w: (C, 1, KH, KW) -> y: (N, C, H_out, W_out) (a view).
+    dropped).  x: (N, C, H, W), w: (C, 1, KH, KW), b: (C,) | None -> y: (N, C, H_out, W_out) (a view).
     """
     N, C = x.shape[:2]
     _, _, KH, KW = w.shape
@@ -203,16 +203,20 @@ def _depthwise_flat(x, w, padding, dilation, out_size):
     x_flat = x_pad.reshape(N, -1)
     Q = ((H_out - 1) * W_pad + W_out) * C                   # flat entries that hold outputs
     tiles = np.tile(w.reshape(C, KH * KW).T, (1, Q // C))   # (KH*KW, Q): w[:, 0, m, k] repeated
-    y = np.zeros((N, H_out * W_pad * C), dtype=x.dtype)
+    bias = None if b is None else np.tile(b, Q // C)
+    y = np.empty((N, H_out * W_pad * C), dtype=x.dtype)    # entries past Q are never read
 
     def job(batch):
         y_b = y[batch, :Q]
         term = np.empty_like(y_b)
-        for m in range(KH):
-            for k in range(KW):
-                start = (m * dh * W_pad + k * dw) * C
-                np.multiply(x_flat[batch, start:start + Q], tiles[m * KW + k], out=term)
+        for index in range(KH * KW):
+            m, k = divmod(index, KW)
+            start = (m * dh * W_pad + k * dw) * C
+            np.multiply(x_flat[batch, start:start + Q], tiles[index], out=y_b if index == 0 else term)
+            if index:
                 y_b += term
+        if bias is not None:
+            y_b += bias
 
     _run_chunks(job, _batch_chunks(N, 3 * Q * x.itemsize))
     return y.reshape(N, H_out, W_pad, C)[:, :, :W_out].transpose(0, 3, 1, 2)
@@ -235,13 +239,13 @@ def _depthwise_flat_weight_grad(dy, x, kernel, padding, dilation):
 
     def job(batch):
         part = np.empty((KH * KW, C), dtype=dy.dtype)
-        term = np.empty_like(dy_flat[batch])
+        term = np.empty_like(dy_flat[batch])                  # contiguous (n, Q)
         ones = np.ones(term.size // C, dtype=dy.dtype)
         for m in range(KH):
             for k in range(KW):
                 start = (m * dh * W_pad + k * dw) * C
                 np.multiply(x_flat[batch, start:start + Q], dy_flat[batch], out=term)
-                part[m * KW + k] = ones @ term.reshape(-1, C)
+                part[m * KW + k] = ones @ term.reshape(-1, C)    # per-channel sums: one GEMV
         return part
 
     parts = _run_chunks(job, _batch_chunks(N, 3 * Q * x.itemsize))
@@ -311,7 +315,7 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
     full_pads = _full_correlation_padding((KH, KW), stride, padding, dilation, (H, W), (H_out, W_out))
     if depthwise and full_pads is not None:
         # stride 1: shifted flat slices (see _depthwise_flat); dx correlates with the flipped kernel
-        dx = _depthwise_flat(dy, w[:, :, ::-1, ::-1], full_pads, dilation, (H, W)) if need_dx else None
+        dx = _depthwise_flat(dy, w[:, :, ::-1, ::-1], None, full_pads, dilation, (H, W)) if need_dx else None
         dw = _depthwise_flat_weight_grad(dy, x, (KH, KW), padding, dilation) if need_dw else None
         return dx, dw, (dy.sum(axis=(0, 2, 3)) if need_dw else None)
     if need_dx and not depthwise and C_g >= 8 and full_pads is not None:
@@ -432,10 +436,7 @@ def conv2d(x, w, b, stride, padding, dilation, groups=1):
     """
     out = _out_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
     if _is_depthwise(w, groups) and stride == (1, 1):
-        y = _depthwise_flat(x, w, padding, dilation, out)
-        if b is not None:
-            y += b[:, None, None]
-        return y
+        return _depthwise_flat(x, w, b, padding, dilation, out)
     return _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out).transpose(0, 3, 1, 2)
 
 
