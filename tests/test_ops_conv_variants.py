@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from test_ops import FAST, TINY, assert_close, pairs_of, torch_pad_amounts
+from test_ops_im2col_batchnorm import draw_window_geometry
 
 from course_lib import ops
 
@@ -211,13 +212,7 @@ def test_conv_transpose_output_padding_beyond_stride_with_dilation(backend, dtyp
 def conv_geometry_case(draw):
     """A conv2d problem, plus the output_padding that makes its transposed conv give x's size back."""
     N, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    size = tuple(draw(st.integers(3, 8)) for _ in range(2))
-    kernel = tuple(draw(st.integers(1, 3)) for _ in range(2))
-    stride = tuple(draw(st.integers(1, 3)) for _ in range(2))
-    dilation = tuple(draw(st.integers(1, 2)) for _ in range(2))
-    padding = tuple(draw(st.integers(0, 1)) for _ in range(2))
-    for n, k, d, p in zip(size, kernel, dilation, padding):
-        assume(d * (k - 1) + 1 <= n + 2 * p)
+    size, kernel, stride, dilation, padding = draw_window_geometry(draw, (3, 8), 1)
     out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation)]
     output_padding = tuple(n - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
                            for n, o, k, s, p, d in zip(size, out, kernel, stride, padding, dilation))

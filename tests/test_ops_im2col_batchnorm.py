@@ -16,16 +16,22 @@ from course_lib import ops
 
 
 # --------------------------------------------------------------------------- im2col / col2im
-@st.composite
-def window_case(draw, tiny=False):
-    N, C = draw(st.integers(1, 2)), draw(st.integers(1, 2 if tiny else 3))
-    size = tuple(draw(st.integers(1, 5 if tiny else 9)) for _ in range(2))
+def draw_window_geometry(draw, sizes, max_padding):
+    """2-D (size, kernel, stride, dilation, padding) where the dilated kernel fits the padded size."""
+    size = tuple(draw(st.integers(*sizes)) for _ in range(2))
     kernel = tuple(draw(st.integers(1, 3)) for _ in range(2))
     stride = tuple(draw(st.integers(1, 3)) for _ in range(2))
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(2))
-    padding = tuple(draw(st.integers(0, 2)) for _ in range(2))
+    padding = tuple(draw(st.integers(0, max_padding)) for _ in range(2))
     for n, k, d, p in zip(size, kernel, dilation, padding):
         assume(d * (k - 1) + 1 <= n + 2 * p)
+    return size, kernel, stride, dilation, padding
+
+
+@st.composite
+def window_case(draw, tiny=False):
+    N, C = draw(st.integers(1, 2)), draw(st.integers(1, 2 if tiny else 3))
+    size, kernel, stride, dilation, padding = draw_window_geometry(draw, (1, 5 if tiny else 9), 2)
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     return dict(x=rng.standard_normal((N, C, *size)).astype(dtype), kernel=kernel, stride=stride,
