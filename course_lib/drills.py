@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from course_lib.geometry import effective_kernel
 from course_lib.validation import is_int, positive_int
 
 __all__ = [
@@ -75,7 +76,7 @@ def output_size_drill(rng=None) -> Drill:
         p = _pick(rng, (0, 0, 1, 2, 3, "same", "valid")) if s == 1 else int(_pick(rng, (0, 1, 2, 3)))
         if is_int(p):
             p = int(p)
-        if d * (k - 1) + 1 <= n:
+        if effective_kernel(k, d) <= n:
             break
     answer = int(shapes.conv_output_size(n, k, stride=s, padding=p, dilation=d))
     pad_text = f"padding={p!r}" if isinstance(p, str) else f"padding={p}"

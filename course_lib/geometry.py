@@ -112,7 +112,7 @@ def resolve_padding(padding: Any, kernel_size: Sequence[int], stride: Sequence[i
                 raise ValueError(
                     f"{prefix(where)}padding='same' needs stride=1 (as in PyTorch); got stride={shown}. "
                     f"Give an explicit padding instead, e.g. padding="
-                    f"{tuple(d * (k - 1) // 2 for k, d in zip(kernel_size, dilation))}"
+                    f"{tuple(same_padding(k, d)[0] for k, d in zip(kernel_size, dilation))}"
                 )
             return tuple(same_padding(k, d) for k, d in zip(kernel_size, dilation))
         raise ValueError(

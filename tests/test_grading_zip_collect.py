@@ -7,8 +7,11 @@ import shlex
 import zipfile
 
 import nbformat
+import pytest
 
 from test_grading_support import REPO, generate, make_course, run_nbgrader
+
+pytestmark = pytest.mark.slow  # runs the real nbgrader CLI, like the other grading tests
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

@@ -11,8 +11,12 @@ import shlex
 import sys
 from pathlib import Path
 
+import pytest
+
 from browser._servers import _spawn, _wait_ready, free_port, isolated_env
 from test_packaging import readme_commands
+
+pytestmark = pytest.mark.slow  # starts a real JupyterLab server
 
 ROOT = Path(__file__).resolve().parents[1]
 

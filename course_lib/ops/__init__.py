@@ -24,7 +24,9 @@ with an even effective kernel the extra zero goes after).
 Modules: ``conv``, ``transposed``, ``im2col``, ``batchnorm``, ``pooling``,
 ``locally_connected``, ``dense`` (the public functions:
 argument checks, then dispatch); ``loops``, ``numpy_backend``, ``torch_backend`` (one
-implementation of every op per backend); ``_args`` (validation and padding normalisation).
+implementation of every op per backend); ``_args`` (array and shape checks).  The output-size
+formula and padding resolution are :mod:`course_lib.geometry`'s, the int checks
+:mod:`course_lib.validation`'s: the only course_lib modules ops imports.
 
 Example::
 
