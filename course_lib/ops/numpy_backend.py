@@ -223,33 +223,33 @@ def _depthwise_flat(x, w, b, padding, dilation, out_size):
 
 
 def _depthwise_flat_weight_grad(dy, x, kernel, padding, dilation):
-    """dw (C, 1, KH, KW) of a stride-1 depthwise conv: per kernel offset, the product of the same
-    shifted flat slice as in :func:`_depthwise_flat` with dy (placed on the padded grid, zeros in
-    the dropped columns), summed per channel by one matrix-vector product."""
+    """dw (C, 1, KH, KW) of a stride-1 depthwise conv, channel-first this time: in each channel's
+    flattened padded image, the window of offset (m, k) starts at m*d_h*W_pad + k*d_w, so a
+    read-only view (n, C, KH, KW, Q) covers every offset without copying, and one einsum takes
+    all the per-channel dot products with dy (placed on the padded grid, zeros in the dropped
+    columns) along its contiguous last axis."""
     N, C, H_out, W_out = dy.shape
     KH, KW = kernel
     dh, dw = dilation
-    x_pad = _pad_channel_last(x, padding)
-    W_pad = x_pad.shape[2]
-    x_flat = x_pad.reshape(N, -1)
-    Q = ((H_out - 1) * W_pad + W_out) * C
-    dy_grid = np.zeros((N, H_out, W_pad, C), dtype=dy.dtype)
-    dy_grid[:, :, :W_out] = dy.transpose(0, 2, 3, 1)
-    dy_flat = dy_grid.reshape(N, -1)[:, :Q]
+    (pt, pb), (pl, pr) = padding
+    H, W = x.shape[2:]
+    H_pad, W_pad = H + pt + pb, W + pl + pr
+    Q = (H_out - 1) * W_pad + W_out
+    size = x.itemsize
 
     def job(batch):
-        part = np.empty((KH * KW, C), dtype=dy.dtype)
-        term = np.empty_like(dy_flat[batch])                  # contiguous (n, Q)
-        ones = np.ones(term.size // C, dtype=dy.dtype)
-        for m in range(KH):
-            for k in range(KW):
-                start = (m * dh * W_pad + k * dw) * C
-                np.multiply(x_flat[batch, start:start + Q], dy_flat[batch], out=term)
-                part[m * KW + k] = ones @ term.reshape(-1, C)    # per-channel sums: one GEMV
-        return part
+        n = batch.stop - batch.start
+        x_pad = np.zeros((n, C, H_pad, W_pad), dtype=x.dtype)
+        x_pad[:, :, pt:pt + H, pl:pl + W] = x[batch]
+        dy_grid = np.zeros((n, C, H_out, W_pad), dtype=dy.dtype)
+        dy_grid[:, :, :, :W_out] = dy[batch]
+        sN, sC = x_pad.strides[:2]
+        windows = as_strided(x_pad, shape=(n, C, KH, KW, Q),
+                             strides=(sN, sC, dh * W_pad * size, dw * size, size), writeable=False)
+        return np.einsum("ncmkq,ncq->cmk", windows, dy_grid.reshape(n, C, -1)[:, :, :Q])
 
-    parts = _run_chunks(job, _batch_chunks(N, 3 * Q * x.itemsize))
-    return np.sum(parts, axis=0).T.reshape(C, 1, KH, KW)
+    parts = _run_chunks(job, _batch_chunks(N, 2 * C * H_pad * W_pad * size))
+    return np.sum(parts, axis=0)[:, None]
 
 
 def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
