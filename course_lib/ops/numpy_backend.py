@@ -202,19 +202,17 @@ def _depthwise_flat(x, w, b, padding, dilation, out_size):
     W_pad = x_pad.shape[2]
     x_flat = x_pad.reshape(N, -1)
     Q = ((H_out - 1) * W_pad + W_out) * C                   # flat entries that hold outputs
-    tiles = np.tile(w.reshape(C, KH * KW).T, (1, Q // C))   # (KH*KW, Q): w[:, 0, m, k] repeated
+    tiles = np.tile(w.reshape(C, KH * KW).T, (1, Q // C)).reshape(KH, KW, Q)   # w[:, 0, m, k] repeated
     bias = None if b is None else np.tile(b, Q // C)
     y = np.empty((N, H_out * W_pad * C), dtype=x.dtype)    # entries past Q are never read
+    sN, size = x_flat.strides[0], x.itemsize
 
     def job(batch):
+        # every offset's slice at once (a read-only view), multiplied and summed in one einsum pass
+        shifted = as_strided(x_flat[batch], shape=(batch.stop - batch.start, KH, KW, Q),
+                             strides=(sN, dh * W_pad * C * size, dw * C * size, size), writeable=False)
         y_b = y[batch, :Q]
-        term = np.empty_like(y_b)
-        for index in range(KH * KW):
-            m, k = divmod(index, KW)
-            start = (m * dh * W_pad + k * dw) * C
-            np.multiply(x_flat[batch, start:start + Q], tiles[index], out=y_b if index == 0 else term)
-            if index:
-                y_b += term
+        np.einsum("nmkq,mkq->nq", shifted, tiles, out=y_b)
         if bias is not None:
             y_b += bias
 
