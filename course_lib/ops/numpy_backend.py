@@ -192,8 +192,8 @@ def _depthwise_flat(x, w, b, padding, dilation, out_size):
     With stride 1, output (i, j) of channel c reads x_pad[i + m*d_h, j + k*d_w, c]; flattened
     (position p = (i*W_pad + j)*C + c) every kernel offset (m, k) is the *contiguous* slice
     starting at (m*d_h*W_pad + k*d_w)*C.  So the conv is KH*KW multiply-adds of long contiguous
-    runs (the weight row tiled to the same length; the columns j >= W_out are computed and
-    dropped).  x: (N, C, H, W), w: (C, 1, KH, KW), b: (C,) | None -> y: (N, C, H_out, W_out) (a view).
+    runs: one einsum over a read-only view of all the slices times the weight rows tiled to the
+    same length (the columns j >= W_out are computed and dropped).  x: (N, C, H, W), w: (C, 1, KH, KW), b: (C,) | None -> y: (N, C, H_out, W_out) (a view).
     """
     N, C = x.shape[:2]
     _, _, KH, KW = w.shape
