@@ -24,7 +24,8 @@ from typing import Any, Sequence
 
 from .validation import int_tuple, prefix
 
-__all__ = ["effective_kernel", "output_length", "same_padding", "resolve_padding", "unread_positions"]
+__all__ = ["effective_kernel", "output_length", "transposed_output_length", "checked_transposed_length",
+           "same_padding", "resolve_padding", "unread_positions"]
 
 
 def effective_kernel(kernel_size: int, dilation: int = 1) -> int:
@@ -40,6 +41,33 @@ def output_length(n: int, kernel_size: int, stride: int = 1, padding: tuple[int,
     check them once); the result is ``<= 0`` when the window does not fit the padded input.
     """
     return (n + padding[0] + padding[1] - effective_kernel(kernel_size, dilation)) // stride + 1
+
+
+def transposed_output_length(n: int, kernel_size: int, stride: int = 1, padding: tuple[int, int] = (0, 0),
+                             output_padding: int = 0, dilation: int = 1) -> int:
+    """Length after a transposed convolution: ``(n - 1)*stride + dilation*(kernel_size - 1) + 1
+    + output_padding - p_before - p_after`` (input ``i`` stamps the kernel onto ``i*stride + m*dilation``;
+    the padding is cut off the ends).  Unchecked, like :func:`output_length`."""
+    return (n - 1) * stride + effective_kernel(kernel_size, dilation) + output_padding - padding[0] - padding[1]
+
+
+def checked_transposed_length(n: int, kernel_size: int, stride: int, padding: int, output_padding: int,
+                              dilation: int, where: str = "", along: str = "") -> int:
+    """:func:`transposed_output_length` with symmetric ``padding``, after checking what PyTorch
+    checks: ``output_padding < max(stride, dilation)`` and an output of at least one entry
+    (``ValueError`` otherwise; ``along`` names the dimension in the message)."""
+    if output_padding >= max(stride, dilation):
+        raise ValueError(
+            f"{prefix(where)}output_padding must be smaller than max(stride, dilation) = "
+            f"{max(stride, dilation)}{along}; got output_padding={output_padding}"
+        )
+    length = transposed_output_length(n, kernel_size, stride, (padding, padding), output_padding, dilation)
+    if length < 1:
+        raise ValueError(
+            f"{prefix(where)}padding={padding} crops the whole output{along}: {length + 2 * padding} outputs "
+            f"before cropping; expected padding of at most {(length + 2 * padding - 1) // 2}"
+        )
+    return length
 
 
 def unread_positions(n: int, kernel_size: int, stride: int = 1, padding: tuple[int, int] = (0, 0),

@@ -106,7 +106,8 @@ def test_bad_argument_message(call, exc, pattern, backend):
     with pytest.raises(exc, match=pattern) as info:
         call(backend)
     assert not isinstance(info.value, IndexError)
-    assert re.search(r"^(conv|max_|avg_|locally|dense)", str(info.value)), "message starts with the op name"
+    assert re.search(r"^(conv|max_|avg_|locally|dense|im2col|col2im|batch_norm)", str(info.value)), \
+        "message starts with the op name"
 
 
 def test_tensors_on_different_devices_are_refused():

@@ -16,7 +16,17 @@ Backward reuses the same matrices:
 - ``dcols = dy @ W.T`` (one batched GEMM, laid out as one contiguous (N, H_out, W_out, C_in)
   block per kernel offset), then col2im: add each block back into ``dx_pad`` with one strided
   add per kernel offset ``(m, k)`` (``KH*KW`` adds of whole arrays, never a loop over output
-  positions), then crop the padding.
+  positions), then crop the padding.  At stride 1 with >= 8 input channels (per group) dx is
+  instead the forward correlation of dy with the flipped kernel (one more im2col + GEMM, no
+  scatter-adds).
+
+Groups: the padded copy is *group-major*, (N, groups, H_pad, W_pad, C_in/groups), so each
+group's window rows stay contiguous; one GEMM per group writes that group's output columns.
+Depthwise (one channel per group) at stride 1 skips GEMMs: on the flattened, padded,
+channel-last image every kernel offset is one contiguous shifted slice, so the conv is KH*KW
+multiply-adds of long runs (:func:`_depthwise_flat`).  Transposed convolutions reuse these
+pieces: forward = the conv's input gradient, backward = the conv forward (dx) and its
+weight gradient (dw).
 
 Results are returned as channels-first (N, C, ...) *views* of channel-last memory, which is
 exactly the layout the next layer's im2col wants.  conv1d runs as conv2d with H = 1.
@@ -94,23 +104,31 @@ def _run_chunks(job, chunks: list[slice]) -> list:
         return list(_get_pool(threads).map(job, chunks))
 
 
-def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0) -> np.ndarray:
-    """x: (N, C, H, W) -> zero-bordered channel-last copy (N, H + pt + pb, W + pl + pr, C)."""
+def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0, groups: int = 1,
+                      parallel: bool = True) -> np.ndarray:
+    """x: (N, C, H, W) -> zero-bordered channel-last copy (N, H + pt + pb, W + pl + pr, C).
+
+    With ``groups`` > 1 the copy is group-major, (N, groups, H_pad, W_pad, C // groups), so
+    that one group's window rows (KW * C/groups values) are contiguous runs.
+    """
     (pt, pb), (pl, pr) = padding
     N, C, H, W = x.shape
-    out = np.empty((N, H + pt + pb, W + pl + pr, C), dtype=x.dtype)
-    x_cl = x.transpose(0, 2, 3, 1)
+    out = np.empty((N, groups, H + pt + pb, W + pl + pr, C // groups), dtype=x.dtype)
+    x_cl = x.reshape(N, groups, C // groups, H, W).transpose(0, 1, 3, 4, 2)
 
     def job(batch):
         if pt or pb or pl or pr:
-            out[batch, :pt] = value
-            out[batch, pt + H:] = value
-            out[batch, :, :pl] = value
-            out[batch, :, pl + W:] = value
-        out[batch, pt:pt + H, pl:pl + W, :] = x_cl[batch]
+            out[batch, :, :pt] = value
+            out[batch, :, pt + H:] = value
+            out[batch, :, :, :pl] = value
+            out[batch, :, :, pl + W:] = value
+        out[batch, :, pt:pt + H, pl:pl + W, :] = x_cl[batch]
 
-    _over_batch(job, N, out.size)
-    return out
+    if parallel:
+        _over_batch(job, N, out.size)
+    else:                                   # already inside a pool worker: no nested hand-off
+        job(slice(0, N))
+    return out[:, 0] if groups == 1 else out
 
 
 def _windows(x_pad_cl: np.ndarray, kernel, stride, dilation, out_size) -> np.ndarray:
@@ -124,6 +142,16 @@ def _windows(x_pad_cl: np.ndarray, kernel, stride, dilation, out_size) -> np.nda
         strides=(sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
         writeable=False,
     )
+
+
+def _group_windows(x, padding, groups, kernel, stride, dilation, out_size) -> list[np.ndarray]:
+    """One :func:`_windows` view per group, over a group-major padded copy of x (see
+    :func:`_pad_channel_last`): each (N, H_out, W_out, KH, KW, C // groups).  Called per batch
+    chunk inside a job, so the padded copy is made where it is used (and stays in cache)."""
+    x_pad = _pad_channel_last(x, padding, groups=groups, parallel=False)
+    if groups == 1:
+        return [_windows(x_pad, kernel, stride, dilation, out_size)]
+    return [_windows(x_pad[:, g], kernel, stride, dilation, out_size) for g in range(groups)]
 
 
 def _weight_matrix(w: np.ndarray) -> np.ndarray:
@@ -148,75 +176,326 @@ def _batch_chunks(N: int, bytes_per_image: int) -> list[slice]:
     return [slice(start, min(start + per_chunk, N)) for start in range(0, N, per_chunk)]
 
 
-def conv2d(x, w, b, stride, padding, dilation):
-    """x: (N, C_in, H, W), w: (C_out, C_in, KH, KW), b: (C_out,)|None -> y: (N, C_out, H_out, W_out)
+def _group_slices(groups: int, per_group: int) -> list[slice]:
+    """Channel ranges of the groups: [0, per_group), [per_group, 2*per_group), ..."""
+    return [slice(g * per_group, (g + 1) * per_group) for g in range(groups)]
+
+
+def _is_depthwise(w: np.ndarray, groups: int) -> bool:
+    """One input and one output channel per group: a per-channel filter, no GEMM worth doing."""
+    return groups > 1 and w.shape[1] == 1 and w.shape[0] == groups
+
+
+def _depthwise_flat(x, w, b, padding, dilation, out_size):
+    """Depthwise conv at stride 1 on flattened, padded, channel-last images.
+
+    With stride 1, output (i, j) of channel c reads x_pad[i + m*d_h, j + k*d_w, c]; flattened
+    (position p = (i*W_pad + j)*C + c) every kernel offset (m, k) is the *contiguous* slice
+    starting at (m*d_h*W_pad + k*d_w)*C.  So the conv is KH*KW multiply-adds of long contiguous
+    runs: one einsum over a read-only view of all the slices times the weight rows tiled to the
+    same length (the columns j >= W_out are computed and dropped).  x: (N, C, H, W), w: (C, 1, KH, KW), b: (C,) | None -> y: (N, C, H_out, W_out) (a view).
+    """
+    N, C = x.shape[:2]
+    _, _, KH, KW = w.shape
+    (dh, dw), (H_out, W_out) = dilation, out_size
+    x_pad = _pad_channel_last(x, padding)                    # (N, H_pad, W_pad, C)
+    W_pad = x_pad.shape[2]
+    x_flat = x_pad.reshape(N, -1)
+    Q = ((H_out - 1) * W_pad + W_out) * C                   # flat entries that hold outputs
+    tiles = np.tile(w.reshape(C, KH * KW).T, (1, Q // C)).reshape(KH, KW, Q)   # w[:, 0, m, k] repeated
+    bias = None if b is None else np.tile(b, Q // C)
+    y = np.empty((N, H_out * W_pad * C), dtype=x.dtype)    # entries past Q are never read
+    sN, size = x_flat.strides[0], x.itemsize
+
+    def job(batch):
+        # every offset's slice at once (a read-only view), multiplied and summed in one einsum pass
+        shifted = as_strided(x_flat[batch], shape=(batch.stop - batch.start, KH, KW, Q),
+                             strides=(sN, dh * W_pad * C * size, dw * C * size, size), writeable=False)
+        y_b = y[batch, :Q]
+        np.einsum("nmkq,mkq->nq", shifted, tiles, out=y_b)
+        if bias is not None:
+            y_b += bias
+
+    _run_chunks(job, _batch_chunks(N, 3 * Q * x.itemsize))
+    return y.reshape(N, H_out, W_pad, C)[:, :, :W_out].transpose(0, 3, 1, 2)
+
+
+def _depthwise_flat_weight_grad(dy, x, kernel, padding, dilation):
+    """dw (C, 1, KH, KW) of a stride-1 depthwise conv, channel-first this time: in each channel's
+    flattened padded image, the window of offset (m, k) starts at m*d_h*W_pad + k*d_w, so a
+    read-only view (n, C, KH, KW, Q) covers every offset without copying, and one einsum takes
+    all the per-channel dot products with dy (placed on the padded grid, zeros in the dropped
+    columns) along its contiguous last axis."""
+    N, C, H_out, W_out = dy.shape
+    KH, KW = kernel
+    dh, dw = dilation
+    (pt, pb), (pl, pr) = padding
+    H, W = x.shape[2:]
+    H_pad, W_pad = H + pt + pb, W + pl + pr
+    Q = (H_out - 1) * W_pad + W_out
+    size = x.itemsize
+
+    def job(batch):
+        n = batch.stop - batch.start
+        x_pad = np.zeros((n, C, H_pad, W_pad), dtype=x.dtype)
+        x_pad[:, :, pt:pt + H, pl:pl + W] = x[batch]
+        dy_grid = np.zeros((n, C, H_out, W_pad), dtype=dy.dtype)
+        dy_grid[:, :, :, :W_out] = dy[batch]
+        sN, sC = x_pad.strides[:2]
+        windows = as_strided(x_pad, shape=(n, C, KH, KW, Q),
+                             strides=(sN, sC, dh * W_pad * size, dw * size, size), writeable=False)
+        return np.einsum("ncmkq,ncq->cmk", windows, dy_grid.reshape(n, C, -1)[:, :, :Q])
+
+    parts = _run_chunks(job, _batch_chunks(N, 2 * C * H_pad * W_pad * size))
+    return np.sum(parts, axis=0)[:, None]
+
+
+def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
+    """x: (N, C_in, H, W), w: (C_out, C_in//groups, KH, KW) -> channel-last y (N, H_out, W_out, C_out).
+
+    One GEMM per group (one for groups=1); a depthwise conv is KH*KW broadcast multiply-adds.
+    ``out_size`` may be smaller than the full output (the rest is not computed).
+    """
+    if not _is_depthwise(w, groups):
+        return _conv_and_cols_product(x, w, groups, padding, stride, dilation, out_size, None, b)[0]
+    N = x.shape[0]
+    C_out, _, KH, KW = w.shape
+    y = np.empty((N, *out_size, C_out), dtype=x.dtype)
+    windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, out_size)
+    w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
+
+    def job(batch):
+        y_b = y[batch]
+        np.multiply(windows[batch, :, :, 0, 0, :], w_off[0], out=y_b)
+        for index in range(1, KH * KW):
+            y_b += windows[batch, :, :, index // KW, index % KW, :] * w_off[index]
+        if b is not None:
+            y_b += b
+
+    _run_chunks(job, _batch_chunks(N, 2 * out_size[0] * out_size[1] * C_out * x.itemsize))
+    return y
+
+
+def _full_correlation_padding(kernel, stride, padding, dilation, in_size, out_size):
+    """Padding under which dx = correlation of dy with the flipped kernel, or None.
+
+    With stride 1, dx[l] = sum_m dy[l + p_before - m*d] w[m]: a correlation with the kernel
+    reversed, over dy padded by d*(K-1) - p_before before and n - n_out + p_before after
+    (= d*(K-1) - p_after for an ordinary conv; a transposed conv's output_padding adds to it),
+    so that it gives dx's n entries.  Only when both are >= 0 (padding at most the dilated
+    kernel's reach, e.g. 'same' or 'valid').
+    """
+    if any(s != 1 for s in stride):
+        return None
+    pads = tuple((d * (k - 1) - before, n - n_out + before)
+                 for k, d, (before, _), n, n_out in zip(kernel, dilation, padding, in_size, out_size))
+    return pads if all(a >= 0 and b >= 0 for a, b in pads) else None
+
+
+def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx=True, need_dw=True):
+    """Gradients of a (grouped) conv: dy (N, C_out, H_out, W_out) -> (dx | None, dw | None, db | None)
+    (db along with dw).
+
+    ``x`` (N, C_in, H, W) is only read when ``need_dw``; ``in_size`` = (H, W) gives dx its size.
+    dw = cols.T @ dy and dcols = dy @ W (one GEMM each, per group), col2im = one strided add per
+    kernel offset; a depthwise conv uses broadcast multiply-adds instead of GEMMs.
+    """
+    N, C_out, H_out, W_out = dy.shape
+    _, C_g, KH, KW = w.shape
+    C_in = C_g * groups
+    (sh, sw), (dh, dw_) = stride, dilation
+    (pt, pb), (pl, pr) = padding
+    H, W = in_size
+    dy_cl = dy.transpose(0, 2, 3, 1)                        # (N, H_out, W_out, C_out) view
+    offsets = [(m, k, slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh),
+                slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)) for m in range(KH) for k in range(KW)]
+    depthwise = _is_depthwise(w, groups)
+    full_pads = _full_correlation_padding((KH, KW), stride, padding, dilation, (H, W), (H_out, W_out))
+    if depthwise and full_pads is not None:
+        # stride 1: shifted flat slices (see _depthwise_flat); dx correlates with the flipped kernel
+        dx = _depthwise_flat(dy, w[:, :, ::-1, ::-1], None, full_pads, dilation, (H, W)) if need_dx else None
+        dw = _depthwise_flat_weight_grad(dy, x, (KH, KW), padding, dilation) if need_dw else None
+        return dx, dw, (dy.sum(axis=(0, 2, 3)) if need_dw else None)
+    if need_dx and not depthwise and C_g >= 8 and full_pads is not None:
+        # stride 1: dx is the *forward* correlation of dy with the flipped kernel, input and
+        # output channels swapped within each group (one im2col + one GEMM per group, no
+        # scatter-adds); the job below then only does dw.  (With few input channels per group
+        # that GEMM is a thin matrix-vector product: scatter instead.)
+        O_g = C_out // groups
+        w_flipped = (w.reshape(groups, O_g, C_g, KH, KW).transpose(0, 2, 1, 3, 4)
+                     .reshape(C_in, O_g, KH, KW)[:, :, ::-1, ::-1])
+        # the same im2col of dy gives dw too: dw[o, c, m, k] = (x_rows.T @ cols)[c, (KH-1-m, KW-1-k, o)]
+        dx_cl, parts = _conv_and_cols_product(dy, w_flipped, groups, full_pads, stride, dilation, (H, W),
+                                              x if need_dw else None)
+        dx = dx_cl.transpose(0, 3, 1, 2)
+        if not need_dw:
+            return dx, None, None
+        mats = [np.sum([p[g] for p in parts], axis=0) for g in range(groups)]    # (KH*KW*O_g, C_g)
+        dw = np.concatenate([m.reshape(KH, KW, O_g, C_g)[::-1, ::-1].transpose(2, 3, 0, 1) for m in mats])
+        return dx, np.ascontiguousarray(dw), dy.sum(axis=(0, 2, 3))
+    windows = None
+    if need_dw and depthwise:
+        windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
+    dx_pad = np.zeros((N, H + pt + pb, W + pl + pr, C_in), dtype=dy.dtype) if need_dx else None
+    if depthwise:
+        w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
+
+        def job(batch):
+            dy_b = dy_cl[batch]
+            dw_part = np.empty((KH * KW, C_out), dtype=dy.dtype) if need_dw else None
+            for index, (m, k, rows, cols_) in enumerate(offsets):
+                if need_dx:
+                    dx_pad[batch, rows, cols_, :] += dy_b * w_off[index]
+                if need_dw:
+                    dw_part[index] = np.einsum("nijc,nijc->c", windows[batch, :, :, m, k, :], dy_b)
+            return dw_part
+
+        per_image = 2 * H_out * W_out * C_out * dy.itemsize
+    else:
+        outs = _group_slices(groups, C_out // groups)
+        ins = _group_slices(groups, C_g)
+        # dcols for kernel offset (m, k) is dy @ w[:, :, m, k]: one batched GEMM per group gives
+        # all KH*KW of them as contiguous blocks, so the col2im adds below stream memory
+        w_offsets = [np.ascontiguousarray(w[o].transpose(2, 3, 0, 1).reshape(KH * KW, o.stop - o.start, C_g))
+                     for o in outs]
+
+        def job(batch):
+            dy_rows = dy_cl[batch].reshape(-1, C_out)       # (n*H_out*W_out, C_out)
+            n = dy_rows.shape[0] // (H_out * W_out)
+            dw_parts = []
+            if need_dw:
+                windows = _group_windows(x[batch], padding, groups, (KH, KW), stride, dilation, (H_out, W_out))
+            for g, (o, c, w_off) in enumerate(zip(outs, ins, w_offsets)):
+                dy_g = dy_rows[:, o]
+                if need_dx:
+                    dcols = np.matmul(dy_g, w_off).reshape(KH, KW, n, H_out, W_out, C_g)
+                    for m, k, rows, cols_ in offsets:       # col2im: one strided add per offset
+                        dx_pad[batch, rows, cols_, c] += dcols[m, k]
+                if need_dw:
+                    cols = windows[g].reshape(-1, KH * KW * C_g)   # im2col of this group
+                    dw_parts.append(cols.T @ dy_g)          # (KH*KW*C_g, C_out/groups)
+            return dw_parts
+
+        per_image = H_out * W_out * KH * KW * C_g * dy.itemsize
+    parts = _run_chunks(job, _batch_chunks(N, per_image))
+    db = dy.sum(axis=(0, 2, 3)) if need_dw else None      # reduces dy's contiguous last axis: fast
+    dw = None
+    if need_dw and depthwise:
+        dw = np.sum(parts, axis=0).T.reshape(C_out, 1, KH, KW)
+    elif need_dw:
+        dw = _weight_from_group_parts(parts, groups, (KH, KW), C_g)
+    dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2) if need_dx else None
+    return dx, None if dw is None else np.ascontiguousarray(dw), db
+
+
+def _conv_and_cols_product(src, w, groups, padding, stride, dilation, out_size, other, b=None):
+    """The grouped conv of ``src`` with ``w`` (+ bias ``b``; channel-last, (N, *out_size, C_out)) and, from the
+    same im2col blocks, ``cols.T @ other_rows`` per chunk and group (``other``: (N, C_out,
+    *out_size) or None), the weight-gradient GEMM that shares those columns.
+
+    src: (N, C, H, W), w: (C_out, C // groups, KH, KW) -> (y_cl, [[(KH*KW*C/groups, C_out/groups)
+    per group] per chunk]).
+    """
+    N = src.shape[0]
+    C_out, C_g, KH, KW = w.shape
+    outs = _group_slices(groups, C_out // groups)
+    w_mats = [np.ascontiguousarray(_weight_matrix(w[o])) for o in outs]       # (KH*KW*C_g, C_out/groups)
+    y_cl = np.empty((N, *out_size, C_out), dtype=src.dtype)
+    other_cl = None if other is None else other.transpose(0, 2, 3, 1)
+
+    def job(batch):
+        windows = _group_windows(src[batch], padding, groups, (KH, KW), stride, dilation, out_size)
+        y_rows = y_cl[batch].reshape(-1, C_out)
+        other_rows = None if other is None else other_cl[batch].reshape(-1, C_out)
+        parts = []
+        for o, win, w_mat in zip(outs, windows, w_mats):
+            cols = win.reshape(-1, w_mat.shape[0])                  # im2col of this group (one copy)
+            np.matmul(cols, w_mat, out=y_rows[:, o])        # BLAS writes the group's columns
+            if other is not None:
+                parts.append(cols.T @ other_rows[:, o])
+        if b is not None:
+            y_rows += b
+        return parts
+
+    parts = _run_chunks(job, _batch_chunks(N, out_size[0] * out_size[1] * KH * KW * C_g * src.itemsize))
+    return y_cl, parts
+
+
+def _weight_from_group_parts(parts, groups, kernel, C_g):
+    """Sum the chunks' per-group (KH*KW*C_g, C_out/groups) matrices into w's layout (C_out, C_g, KH, KW)."""
+    mats = [np.sum([p[g] for p in parts], axis=0) for g in range(groups)]
+    return np.concatenate([m.reshape(*kernel, C_g, -1).transpose(3, 2, 0, 1) for m in mats])
+
+
+def conv2d(x, w, b, stride, padding, dilation, groups=1):
+    """x: (N, C_in, H, W), w: (C_out, C_in//groups, KH, KW), b: (C_out,)|None -> y: (N, C_out, H_out, W_out)
 
     H_out = floor((H + pt + pb - d_h*(KH-1) - 1) / s_h) + 1 (likewise W_out).
     """
-    N = x.shape[0]
-    C_out, C_in, KH, KW = w.shape
-    H_out, W_out = _out_size(x.shape[2:], (KH, KW), stride, padding, dilation)
-    windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
-    w_mat = np.ascontiguousarray(_weight_matrix(w))         # (KH*KW*C_in, C_out)
-    y = np.empty((N, H_out, W_out, C_out), dtype=x.dtype)   # channel-last result
-
-    def job(batch):
-        cols = windows[batch].reshape(-1, w_mat.shape[0])   # im2col of these images (one copy)
-        y_rows = y[batch].reshape(-1, C_out)                # a view into y
-        np.matmul(cols, w_mat, out=y_rows)
-        if b is not None:
-            y_rows += b
-
-    _run_chunks(job, _batch_chunks(N, H_out * W_out * w_mat.shape[0] * x.itemsize))
-    return y.transpose(0, 3, 1, 2)
+    out = _out_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    if _is_depthwise(w, groups) and stride == (1, 1):
+        return _depthwise_flat(x, w, b, padding, dilation, out)
+    return _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out).transpose(0, 3, 1, 2)
 
 
-def conv2d_backward(dy, x, w, stride, padding, dilation):
-    """dy: (N, C_out, H_out, W_out) -> dx: (N, C_in, H, W), dw: (C_out, C_in, KH, KW), db: (C_out,)"""
-    N, C_in, H, W = x.shape
-    C_out, _, KH, KW = w.shape
-    H_out, W_out = dy.shape[2:]
-    (sh, sw), (dh, dw_) = stride, dilation
-    (pt, _), (pl, _) = padding
-    x_pad = _pad_channel_last(x, padding)
-    windows = _windows(x_pad, (KH, KW), stride, dilation, (H_out, W_out))
-    dy_cl = dy.transpose(0, 2, 3, 1)                        # (N, H_out, W_out, C_out) view
-    # dcols for kernel offset (m, k) is dy @ w[:, :, m, k]; one batched GEMM gives all KH*KW of
-    # them as contiguous (n, H_out, W_out, C_in) blocks, so the col2im adds below stream memory
-    w_offsets = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(KH * KW, C_out, C_in))
-    dx_pad = np.zeros_like(x_pad)
-
-    def job(batch):
-        cols = windows[batch].reshape(-1, KH * KW * C_in)   # im2col of these images
-        dy_rows = dy_cl[batch].reshape(-1, C_out)           # (n*H_out*W_out, C_out)
-        n = cols.shape[0] // (H_out * W_out)
-        dcols = np.matmul(dy_rows, w_offsets).reshape(KH, KW, n, H_out, W_out, C_in)
-        for m in range(KH):                                 # col2im: one strided add per offset
-            for k in range(KW):
-                rows = slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh)
-                cols_ = slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)
-                dx_pad[batch, rows, cols_, :] += dcols[m, k]
-        return cols.T @ dy_rows, dy_rows.sum(axis=0)        # this chunk's share of dw, db
-
-    parts = _run_chunks(job, _batch_chunks(N, H_out * W_out * KH * KW * C_in * x.itemsize))
-    dw_mat = np.sum([p[0] for p in parts], axis=0)
-    db = np.sum([p[1] for p in parts], axis=0)
-    dw = dw_mat.reshape(KH, KW, C_in, C_out).transpose(3, 2, 0, 1)
-    dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2)
-    return dx, np.ascontiguousarray(dw), db
+def conv2d_backward(dy, x, w, stride, padding, dilation, groups=1):
+    """dy: (N, C_out, H_out, W_out) -> dx: (N, C_in, H, W), dw: (C_out, C_in//groups, KH, KW), db: (C_out,)"""
+    return _conv_backward(dy, x, w, x.shape[2:], stride, padding, dilation, groups)
 
 
 # ------------------------------------------------------------------------------- conv 1d
-def conv1d(x, w, b, stride, padding, dilation):
-    """x: (N, C_in, L), w: (C_out, C_in, K) -> y: (N, C_out, L_out); runs as conv2d with H = 1."""
+def conv1d(x, w, b, stride, padding, dilation, groups=1):
+    """x: (N, C_in, L), w: (C_out, C_in//groups, K) -> y: (N, C_out, L_out); runs as conv2d with H = 1."""
     x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
-    return conv2d(x4, w4, b, s, p, d)[:, :, 0, :]
+    return conv2d(x4, w4, b, s, p, d, groups)[:, :, 0, :]
 
 
-def conv1d_backward(dy, x, w, stride, padding, dilation):
-    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_out, C_in, K), db (C_out,)."""
+def conv1d_backward(dy, x, w, stride, padding, dilation, groups=1):
+    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_out, C_in//groups, K), db (C_out,)."""
     x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
-    dx, dw, db = conv2d_backward(dy[:, :, None, :], x4, w4, s, p, d)
+    dx, dw, db = conv2d_backward(dy[:, :, None, :], x4, w4, s, p, d, groups)
+    return dx[:, :, 0, :], dw[:, :, 0, :], db
+
+
+# ------------------------------------------------------------------------- transposed conv
+def conv_transpose2d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """x: (N, C_in, H, W), w: (C_in, C_out//groups, KH, KW) -> y: (N, C_out, *out_size).
+
+    A transposed conv is the input gradient of the conv with the same geometry whose weight is
+    ``w`` (read as (C_out_conv = C_in, C_in_conv // groups, KH, KW)): each input value stamps its
+    kernel onto the output, i.e. dcols = x @ W, then col2im.
+    """
+    y, _, _ = _conv_backward(x, None, w, out_size, stride, padding, dilation, groups, need_dw=False)
+    return y if b is None else y + b[:, None, None]
+
+
+def conv_transpose2d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """dy: (N, C_out, H_out, W_out) -> dx (N, C_in, H, W), dw (C_in, C_out//groups, KH, KW), db (C_out,).
+
+    dx is the forward conv of dy with the same weight (cut to x's size); dw is that conv's
+    weight gradient with dy as its input and x as its output gradient.
+    """
+    if _is_depthwise(w, groups):
+        dx = _conv_forward_cl(dy, w, None, stride, padding, dilation, groups, x.shape[2:]).transpose(0, 3, 1, 2)
+        _, dw, _ = _conv_backward(x, dy, w, dy.shape[2:], stride, padding, dilation, groups, need_dx=False)
+        return dx, dw, dy.sum(axis=(0, 2, 3))
+    # one im2col of dy per chunk feeds both GEMMs: dx = cols @ W and dw = cols.T @ x
+    KH, KW = w.shape[2:]
+    dx_cl, parts = _conv_and_cols_product(dy, w, groups, padding, stride, dilation, x.shape[2:], x)
+    dw = np.ascontiguousarray(_weight_from_group_parts(parts, groups, (KH, KW), w.shape[1]))
+    return dx_cl.transpose(0, 3, 1, 2), dw, dy.sum(axis=(0, 2, 3))
+
+
+def conv_transpose1d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """x: (N, C_in, L), w: (C_in, C_out//groups, K) -> y: (N, C_out, L_out); runs as 2-D with H = 1."""
+    x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
+    return conv_transpose2d(x4, w4, b, s, p, (0, *output_padding), d, groups, (1, *out_size))[:, :, 0, :]
+
+
+def conv_transpose1d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_in, C_out//groups, K), db (C_out,)."""
+    x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
+    dx, dw, db = conv_transpose2d_backward(dy[:, :, None, :], x4, w4, s, p, (0, *output_padding), d, groups)
     return dx[:, :, 0, :], dw[:, :, 0, :], db
 
 
@@ -320,3 +599,77 @@ def dense(x, w, b):
 def dense_backward(dy, x, w):
     """dy: (N, D_out) -> dx = dy @ w (N, D_in), dw = dy.T @ x (D_out, D_in), db = sum_n dy (D_out,)."""
     return dy @ w, dy.T @ x, dy.sum(axis=0)
+
+
+# -------------------------------------------------------------------------- im2col / col2im
+def _channel_first_windows(x_pad, kernel, stride, dilation, out_size):
+    """Read-only view (N, C, KH, KW, H_out, W_out) of every receptive field of channel-first ``x_pad``."""
+    N, C = x_pad.shape[:2]
+    (KH, KW), (sh, sw), (dh, dw), (H_out, W_out) = kernel, stride, dilation, out_size
+    sN, sC, sH, sW = x_pad.strides
+    return as_strided(x_pad, shape=(N, C, KH, KW, H_out, W_out),
+                      strides=(sN, sC, sH * dh, sW * dw, sH * sh, sW * sw), writeable=False)
+
+
+def im2col(x, kernel, stride, padding, dilation, out_size):
+    """x: (N, C, H, W) -> cols (N, C*KH*KW, H_out*W_out), as F.unfold: one strided view, one copy."""
+    x_pad = np.pad(x, ((0, 0), (0, 0), *padding))
+    windows = _channel_first_windows(x_pad, kernel, stride, dilation, out_size)
+    N, C = x.shape[:2]
+    return windows.reshape(N, C * kernel[0] * kernel[1], out_size[0] * out_size[1])
+
+
+def col2im(cols, size, kernel, stride, padding, dilation, out_size):
+    """cols (N, C*KH*KW, H_out*W_out) -> x (N, C, H, W), as F.fold: one strided add per kernel offset."""
+    (KH, KW), (sh, sw), (dh, dw), (H_out, W_out) = kernel, stride, dilation, out_size
+    N = cols.shape[0]
+    C = cols.shape[1] // (KH * KW)
+    blocks = cols.reshape(N, C, KH, KW, H_out, W_out)
+    (pt, pb), (pl, pr) = padding
+    x_pad = np.zeros((N, C, size[0] + pt + pb, size[1] + pl + pr), dtype=cols.dtype)
+    for m in range(KH):
+        for k in range(KW):
+            x_pad[:, :, m * dh:m * dh + sh * (H_out - 1) + 1:sh, k * dw:k * dw + sw * (W_out - 1) + 1:sw] += blocks[:, :, m, k]
+    return _crop(x_pad, padding)
+
+
+# ------------------------------------------------------------------------------ batch norm
+_CHANNEL_AXES = (0, 2, 3)
+
+
+def _per_channel(v):
+    """(C,) -> (1, C, 1, 1), to broadcast against (N, C, H, W)."""
+    return v[None, :, None, None]
+
+
+def batch_norm2d(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+    """x: (N, C, H, W) -> (y, new running_mean | None, new running_var | None); statistics over (N, H, W)."""
+    M = x.shape[0] * x.shape[2] * x.shape[3]
+    new_mean = new_var = None
+    if training:
+        mean = x.mean(axis=_CHANNEL_AXES)
+        var = x.var(axis=_CHANNEL_AXES)
+        if running_mean is not None:
+            new_mean = (1 - momentum) * running_mean + momentum * mean
+            new_var = (1 - momentum) * running_var + momentum * var * (M / (M - 1))
+    else:
+        mean, var = running_mean, running_var
+    scale = 1.0 / np.sqrt(var + eps)
+    if gamma is not None:
+        scale = gamma * scale
+    shift = -mean * scale if beta is None else beta - mean * scale
+    y = x * _per_channel(scale.astype(x.dtype)) + _per_channel(shift.astype(x.dtype))
+    return y, new_mean, new_var
+
+
+def batch_norm2d_backward(dy, x, gamma, eps):
+    """dy, x: (N, C, H, W), gamma: (C,)|None -> dx (N, C, H, W), dgamma (C,), dbeta (C,)."""
+    M = x.shape[0] * x.shape[2] * x.shape[3]
+    mean = x.mean(axis=_CHANNEL_AXES)
+    inv_std = 1.0 / np.sqrt(x.var(axis=_CHANNEL_AXES) + eps)
+    xhat = (x - _per_channel(mean)) * _per_channel(inv_std)
+    dbeta = dy.sum(axis=_CHANNEL_AXES)
+    dgamma = (dy * xhat).sum(axis=_CHANNEL_AXES)
+    scale = inv_std if gamma is None else gamma * inv_std
+    dx = _per_channel(scale) * (dy - _per_channel(dbeta / M) - xhat * _per_channel(dgamma / M))
+    return dx.astype(x.dtype, copy=False), dgamma, dbeta
