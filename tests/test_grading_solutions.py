@@ -7,6 +7,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from test_grading import _failed, _hidden_lines, _visible_text
 from test_grading_support import (
     ASSIGNMENTS, REPO, autograde, autograded_cells, filled, grade_id, make_course, run_nbgrader, scores, submit,
 )
@@ -95,6 +96,7 @@ def graded_solutions(tmp_path_factory):
     submit(course, "nooutpad", "ps6", filled(ps6, "ps6", {"q2-answer": NO_OUTPUT_PADDING}))
     for ps in GRADED_HERE:
         autograde(course, ps)
+    run_nbgrader(["generate_feedback", "ps6", "--force"], course)
     return course, {ps: scores(course, ps) for ps in GRADED_HERE}
 
 
@@ -107,10 +109,6 @@ def test_solution_through_release_scores_full_marks(graded_solutions, ps):
 def test_unchanged_release_scores_zero(graded_solutions, ps):
     got = graded_solutions[1][ps]["blank"]
     assert set(got) == set(autograded_cells(ps)) and all(v == 0 for v in got.values()), got
-
-
-def _failed(row, ps):
-    return {gid for gid, pts in autograded_cells(ps).items() if (row.get(gid) or 0) < pts}
 
 
 def test_ps6_silenced_checks_and_numpy_gain_nothing_on_hidden_tests(graded_solutions):
@@ -128,3 +126,18 @@ def test_ps6_silenced_checks_and_numpy_gain_nothing_on_hidden_tests(graded_solut
 def test_ps6_ignoring_output_padding_fails_only_the_transposed_conv_cells(graded_solutions):
     _, table = graded_solutions
     assert _failed(table["ps6"]["nooutpad"], "ps6") == {"q2-test", "q2-test-gradient"}
+
+
+@pytest.mark.parametrize("student", ["solution", "blank", "patcher"])
+def test_ps6_feedback_html_contains_no_hidden_test_source_or_mark_scheme(graded_solutions, student):
+    course, _ = graded_solutions
+    page = _visible_text((course / "feedback" / student / "ps6" / "ps6.html").read_text(encoding="utf-8"))
+    assert "checks.check_conv_transpose2d(conv_transpose2d)" in page  # positive control: visible test source is shown
+    hidden = _hidden_lines("ps6")
+    assert len(hidden) > 40
+    submitted = nbformat.read(course / "submitted" / student / "ps6" / "ps6.ipynb", as_version=4)
+    own = "\n".join(c.source for c in submitted.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    leaked = [line for line in hidden if line in page and line not in own]  # a student's own loops are not a leak
+    assert not leaked, leaked[:3]
+    assert "BEGIN HIDDEN TESTS" not in page and "set_mode" not in page
+    assert "MARK SCHEME" not in page and "54,591,488 MACs" not in page
