@@ -252,3 +252,13 @@ def test_batch_norm2d_running_var_only_not_updated_is_named():
 def test_new_checks_are_exported():
     for name in ("check_depthwise_separable", "check_conv_transpose2d", "check_batch_norm2d"):
         assert name in checks.__all__ and callable(getattr(checks, name))
+
+
+def test_release_stubs_are_diagnosed_as_not_implemented():
+    def stub(*args, **kwargs):
+        raise NotImplementedError("not answered yet")
+
+    for check in (checks.check_conv_transpose2d, checks.check_batch_norm2d):
+        key, message = diagnose(check, stub)
+        assert key == "not_implemented", (check.__name__, key, message)
+        assert "replace the `raise NotImplementedError(...)` line in its cell" in message

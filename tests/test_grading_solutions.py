@@ -7,7 +7,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from test_grading import _failed, _hidden_lines, _visible_text
+from test_grading import PATCH_EVERYTHING, _failed, assert_feedback_hides_secrets
 from test_grading_support import (
     ASSIGNMENTS, REPO, autograde, autograded_cells, filled, grade_id, make_course, run_nbgrader, scores, submit,
 )
@@ -30,18 +30,10 @@ def test_source_notebook_passes_the_nbgrader_validator(ps, monkeypatch, tmp_path
 GRADED_HERE = ("ps3", "ps4", "ps5", "ps6", "ps7")
 
 # Problem set 6: plausible wrong answers behind visible checks (and numpy, and torch's functional conv) silenced.
-SILENCE = '''\
-import course_lib.checks as _c
+SILENCE = PATCH_EVERYTHING + """\
 import torch.nn.functional as _F
-for _name in dir(_c):
-    if _name.startswith("check_"):
-        setattr(_c, _name, lambda *args, **kwargs: None)
-np.allclose = lambda *args, **kwargs: True
-np.isclose = lambda *args, **kwargs: True
-np.array_equal = lambda *args, **kwargs: True
-np.testing.assert_allclose = lambda *args, **kwargs: None
 _F.conv_transpose2d = lambda *args, **kwargs: None
-'''
+"""
 FULL_CONV_BLOCK = '''\
 class DepthwiseSeparable(nn.Module):
     """Wrong: the 3x3 conv has groups=1 (a full conv), so the block is not separable."""
@@ -130,14 +122,5 @@ def test_ps6_ignoring_output_padding_fails_only_the_transposed_conv_cells(graded
 
 @pytest.mark.parametrize("student", ["solution", "blank", "patcher"])
 def test_ps6_feedback_html_contains_no_hidden_test_source_or_mark_scheme(graded_solutions, student):
-    course, _ = graded_solutions
-    page = _visible_text((course / "feedback" / student / "ps6" / "ps6.html").read_text(encoding="utf-8"))
-    assert "checks.check_conv_transpose2d(conv_transpose2d)" in page  # positive control: visible test source is shown
-    hidden = _hidden_lines("ps6")
-    assert len(hidden) > 40
-    submitted = nbformat.read(course / "submitted" / student / "ps6" / "ps6.ipynb", as_version=4)
-    own = "\n".join(c.source for c in submitted.cells if c.metadata.get("nbgrader", {}).get("solution"))
-    leaked = [line for line in hidden if line in page and line not in own]  # a student's own loops are not a leak
-    assert not leaked, leaked[:3]
-    assert "BEGIN HIDDEN TESTS" not in page and "set_mode" not in page
-    assert "MARK SCHEME" not in page and "54,591,488 MACs" not in page
+    assert_feedback_hides_secrets(graded_solutions[0], "ps6", student, "checks.check_conv_transpose2d(conv_transpose2d)",
+                                  "54,591,488 MACs", 40)
