@@ -1,4 +1,4 @@
-"""Time nbgrader autograding of a generated class: 30 students x 5 assignments.
+"""Time nbgrader autograding of a generated class: 30 students x 7 assignments.
 
 Builds a temporary course folder from this repo (nbgrader_config.py + solutions/), generates the
 release with `nbgrader generate_assignment`, writes one submission per student and assignment from
@@ -44,7 +44,13 @@ MISTAKES = {
                           "    v = np.lib.stride_tricks.sliding_window_view(x, (kernel_size, kernel_size), axis=(2, 3))\n"
                           "    return v[:, :, ::s, ::s].mean(axis=(4, 5))\n\n"
                           "def max_pool2d_backward(dy, x, kernel_size, stride=None):\n    raise ValueError('todo')\n")},
-    "ps5": {"q3-answer": "params_rgb_conv = 1728\n", "q5-answer": "rf_three_3x3 = 9\n"},
+    "ps5": {"q1-answer": ("def numerical_gradient(f, x, eps=1e-6):\n    grad = np.zeros_like(x, dtype=float)\n"
+                          "    base = f()\n    for idx in np.ndindex(x.shape):\n        old = x[idx]\n        x[idx] = old + eps\n"
+                          "        grad[idx] = (f() - base) / eps\n        x[idx] = old\n    return grad\n")},
+    "ps6": {"q2-answer": ("def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0):\n"
+                          "    raise ValueError('todo')\n"),
+            "q4-answer": "sep_params = 512 * 512 * 9\nsep_macs = 2 * 14 * 14 * 512 * 512 * 9\nir_params = 8208\nir_macs = 25740288\n"},
+    "ps7": {"q3-answer": "params_rgb_conv = 1728\n", "q5-answer": "rf_three_3x3 = 9\n"},
 }
 
 

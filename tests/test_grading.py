@@ -201,14 +201,22 @@ def _hidden_lines(ps: str) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("student", ["solution", "blank", "convolve", "raises", "patcher", "loops"])
-def test_feedback_html_contains_no_hidden_test_source(graded, student):
-    course, _ = graded
-    page = _visible_text((course / "feedback" / student / "ps2" / "ps2.html").read_text(encoding="utf-8"))
-    assert "checks.check_conv1d(conv1d)" in page  # positive control: visible test source is shown
-    hidden = _hidden_lines("ps2")
-    assert len(hidden) > 20
-    leaked = [line for line in hidden if line in page]
+def assert_feedback_hides_secrets(course, ps: str, student: str, visible: str, scheme_line: str, min_hidden: int) -> None:
+    """The feedback page shows the visible test source `visible` (positive control) and no line of a hidden
+    test (beyond lines the student wrote in their own answers), no traceback of one, no mark scheme."""
+    page = _visible_text((course / "feedback" / student / ps / f"{ps}.html").read_text(encoding="utf-8"))
+    assert visible in page
+    hidden = _hidden_lines(ps)
+    assert len(hidden) > min_hidden
+    submitted = nbformat.read(course / "submitted" / student / ps / f"{ps}.ipynb", as_version=4)
+    own = "\n".join(c.source for c in submitted.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    leaked = [line for line in hidden if line in page and line not in own]  # a student's own loops are not a leak
     assert not leaked, leaked[:3]
     assert "BEGIN HIDDEN TESTS" not in page and "set_mode" not in page  # not even quoted by a traceback
-    assert "MARK SCHEME" not in page and "1 point: the locally connected layer has different weights" not in page
+    assert "MARK SCHEME" not in page and scheme_line not in page
+
+
+@pytest.mark.parametrize("student", ["solution", "blank", "convolve", "raises", "patcher", "loops"])
+def test_feedback_html_contains_no_hidden_test_source(graded, student):
+    assert_feedback_hides_secrets(graded[0], "ps2", student, "checks.check_conv1d(conv1d)",
+                                  "1 point: the locally connected layer has different weights", 20)

@@ -19,7 +19,7 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
-ASSIGNMENTS = ("ps1", "ps2", "ps3", "ps4", "ps5")
+ASSIGNMENTS = ("ps1", "ps2", "ps3", "ps4", "ps5", "ps6", "ps7")
 
 
 def nbgrader_env(**extra: str) -> dict:

@@ -9,7 +9,7 @@ import zipfile
 import nbformat
 import pytest
 
-from test_grading_support import REPO, generate, make_course, run_nbgrader
+from test_grading_support import ASSIGNMENTS, REPO, generate, make_course, run_nbgrader
 
 pytestmark = pytest.mark.slow  # runs the real nbgrader CLI, like the other grading tests
 
@@ -23,18 +23,19 @@ def _readme_zip_collect_args(ps: str) -> list[str]:
     return args[1:]
 
 
-def test_readme_zip_collect_takes_notebooks_and_zips(tmp_path):
-    course = make_course(tmp_path, ("ps1",))
-    release = generate(course, "ps1")
-    archive = course / "downloaded" / "ps1" / "archive"
+@pytest.mark.parametrize("ps", [ASSIGNMENTS[0], ASSIGNMENTS[-1]])  # the regexp's range must reach the last set
+def test_readme_zip_collect_takes_notebooks_and_zips(tmp_path, ps):
+    course = make_course(tmp_path, (ps,))
+    release = generate(course, ps)
+    archive = course / "downloaded" / ps / "archive"
     archive.mkdir(parents=True)
     notebook = nbformat.read(release, as_version=4)
-    nbformat.write(notebook, archive / "s001_ps1.ipynb")  # a notebook renamed by the LMS
-    with zipfile.ZipFile(archive / "s002_ps1.zip", "w") as zf:  # a student's zip of their folder
-        zf.writestr("ps1.ipynb", nbformat.writes(notebook))
-    proc = run_nbgrader(_readme_zip_collect_args("ps1"), course)
+    nbformat.write(notebook, archive / f"s001_{ps}.ipynb")  # a notebook renamed by the LMS
+    with zipfile.ZipFile(archive / f"s002_{ps}.zip", "w") as zf:  # a student's zip of their folder
+        zf.writestr(f"{ps}.ipynb", nbformat.writes(notebook))
+    proc = run_nbgrader(_readme_zip_collect_args(ps), course)
     for student in ("s001", "s002"):
-        assert (course / "submitted" / student / "ps1" / "ps1.ipynb").is_file(), (
+        assert (course / "submitted" / student / ps / f"{ps}.ipynb").is_file(), (
             f"{student} was not collected:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         )
     assert not re.search(r"Skipped submission", proc.stdout + proc.stderr)

@@ -43,13 +43,38 @@ def test_relative_links_resolve(path):
     assert not broken, f"{path.relative_to(ROOT)} links to missing files: {broken}"
 
 
+# The problem sets that practise each lesson, by the topic in the lesson's file name (lesson numbers change when
+# lessons are added; the topics do not). Lesson 04 has two sets (the forward side, then the learning side).
+PRACTICE = {
+    "dense_limits": ("ps1",),
+    "local_connectivity": ("ps2",),
+    "ekg_conv1d": ("ps3",),
+    "mnist_cnn": ("ps4", "ps5"),
+    "modern": ("ps6",),
+    "interview_prep": ("ps7",),
+}
+
+
+def _topic(lesson: Path) -> str:
+    topics = [t for t in PRACTICE if t in lesson.stem]
+    assert len(topics) == 1, f"{lesson.name}: add its topic and problem sets to PRACTICE in {Path(__file__).name}"
+    return topics[0]
+
+
 def test_lessons_link_to_the_next_lesson_and_their_practice():
     lessons = sorted(ROOT.glob("lessons/0*.ipynb"))
     for lesson, following in zip(lessons, lessons[1:]):
         targets = set(_relative_targets(_markdown(lesson)))
         assert following.name in targets, f"{lesson.name} has no link to {following.name}"
     for lesson in lessons[1:]:
-        number = int(lesson.name[:2])
         targets = set(_relative_targets(_markdown(lesson)))
-        assert f"../exercises/ps{number}/ps{number}.ipynb" in targets, f"{lesson.name} does not link its problem set"
+        for ps in PRACTICE[_topic(lesson)]:
+            assert f"../exercises/{ps}/{ps}.ipynb" in targets, f"{lesson.name} does not link its problem set {ps}"
         assert "../flashcards/review.ipynb" in targets, f"{lesson.name} does not link the flashcards"
+
+
+def test_every_problem_set_practises_a_lesson():
+    sets = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and p.name.startswith("ps"))
+    practised = sorted(ps for group in PRACTICE.values() for ps in group)
+    assert sets == practised, f"problem sets {sets} vs PRACTICE {practised}"
+    assert sorted(p.name for p in (ROOT / "exercises").iterdir() if p.is_dir()) == sets

@@ -18,6 +18,7 @@ from .equivariance import check_equivariance_gap, check_shift
 from .feedback import CheckFailed, Diagnosis, HintLadder, ladder
 from .grads import check_conv2d_backward, check_max_pool2d, check_max_pool2d_backward, check_numerical_gradient
 from .models import check_classifier_output, check_ekgnet
+from .modern import check_batch_norm2d, check_conv_transpose2d, check_depthwise_separable
 
 __all__ = [
     "CheckFailed", "Diagnosis", "HintLadder", "ladder",
@@ -26,5 +27,6 @@ __all__ = [
     "check_shift", "check_equivariance_gap",
     "check_max_pool2d", "check_max_pool2d_backward", "check_conv2d_backward", "check_numerical_gradient",
     "check_ekgnet", "check_classifier_output",
+    "check_depthwise_separable", "check_conv_transpose2d", "check_batch_norm2d",
     "check_answer", "answer_digest",
 ]
