@@ -1,9 +1,10 @@
 """matplotlib figures for the lessons. Submodules: ``conv`` (kernels, feature maps,
-receptive fields, sliding windows) and ``training`` (training curves)."""
+receptive fields, sliding windows), ``matrix`` (a convolution as a tied sparse matrix) and
+``training`` (training curves)."""
 
 import importlib
 
-_SUBMODULES = ("conv", "training")
+_SUBMODULES = ("conv", "matrix", "training")
 
 
 def __getattr__(name):
