@@ -38,6 +38,7 @@ from __future__ import annotations
 from ._args import BACKENDS
 from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from .dense import dense, dense_backward
+from .im2col import col2im, im2col
 from .locally_connected import locally_connected1d, locally_connected1d_backward
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
@@ -47,4 +48,5 @@ __all__ = [
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "locally_connected1d", "locally_connected1d_backward",
     "dense", "dense_backward",
+    "im2col", "col2im",
 ]

@@ -16,8 +16,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from course_lib.shapes import conv_output_size
+from course_lib.validation import positive_int
 
-from .conv import HATCHES, _check_positive_int, _new_axes, _to_numpy
+from .conv import HATCHES, _new_axes, _to_numpy
 
 __all__ = ["conv_tap_index", "plot_conv_matrix"]
 
@@ -30,9 +31,9 @@ def conv_tap_index(input_shape: tuple[int, int], kernel_shape: tuple[int, int], 
     """
     if len(tuple(input_shape)) != 2 or len(tuple(kernel_shape)) != 2:
         raise ValueError(f"input_shape, kernel_shape: expected (H, W) and (KH, KW), got {input_shape} and {kernel_shape}")
-    H, W = (_check_positive_int(v, "input_shape") for v in input_shape)
-    KH, KW = (_check_positive_int(v, "kernel_shape") for v in kernel_shape)
-    s = _check_positive_int(stride, "stride")
+    H, W = (positive_int(v, "input_shape") for v in input_shape)
+    KH, KW = (positive_int(v, "kernel_shape") for v in kernel_shape)
+    s = positive_int(stride, "stride")
     if KH > H or KW > W:
         raise ValueError(f"kernel_shape: expected a kernel that fits the {H}x{W} input, got {KH}x{KW}")
     H_out, W_out = conv_output_size(H, KH, s), conv_output_size(W, KW, s)
