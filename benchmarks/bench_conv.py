@@ -1,12 +1,13 @@
 """Time course_lib's convolution backends against torch.nn.functional, in the same run.
 
-    python benchmarks/bench_conv.py [--repeats 21] [--shapes 2d|1d|all] [--dtype float32]
+    python benchmarks/bench_conv.py [--repeats 21] [--shapes 2d|1d|modern|all] [--dtype float32]
                                     [--threads N] [--stat median|min]
 
 For each shape it prints forward and forward+backward times (medians over interleaved
 repeats: every repeat times each backend once, in turn, so drifts in machine load hit all
 of them alike; one sample is the mean of enough calls to last >= 30 ms), GFLOP/s and the
-ratio to ``torch.nn.functional.conv1d/conv2d``.
+ratio to ``torch.nn.functional.conv1d/conv2d`` (``conv_transpose2d`` for the transposed shape;
+grouped and depthwise shapes pass ``groups`` to both).
 The "loops" backend (the teaching version) is far too slow for these shapes and is skipped.
 On a machine shared with other jobs, ``--threads 1`` (one core each for torch and numpy)
 gives the steadiest ratios: multi-threaded runs are then dominated by scheduling luck.
@@ -48,7 +49,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from course_lib import ops, shapes  # noqa: E402
 
-# (label, N, C_in, C_out, kernel, spatial size, stride, padding)
+# (label, N, C_in, C_out, kernel, spatial size, stride, padding[, groups[, transposed]])
 SHAPES_2D = [
     ("2d N=128 1->32 3x3 28x28", 128, 1, 32, 3, (28, 28), 1, 1),
     ("2d N=128 32->64 3x3 14x14", 128, 32, 64, 3, (14, 14), 1, 1),
@@ -57,6 +58,11 @@ SHAPES_2D = [
 SHAPES_1D = [
     ("1d N=256 1->16 K=20 s=10 L=100", 256, 1, 16, 20, (100,), 10, 0),
     ("1d N=256 16->16 K=5 L=100", 256, 16, 16, 5, (100,), 1, 2),
+]
+SHAPES_MODERN = [
+    ("2d N=128 dw 32 3x3 28x28", 128, 32, 32, 3, (28, 28), 1, 1, 32),            # depthwise
+    ("2d N=128 64->64 g=4 3x3 14x14", 128, 64, 64, 3, (14, 14), 1, 1, 4),       # grouped
+    ("2d N=128 T 32->16 4x4 s2 14->28", 128, 32, 16, 4, (14, 14), 2, 1, 1, True),  # 2x upsampling
 ]
 
 
@@ -69,37 +75,51 @@ def _median_ms(samples: list[float]) -> float:
     return 1e3 * _stat(samples)
 
 
-def bench_shape(label, N, c_in, c_out, k, size, stride, padding, repeats, dtype):
-    rng = np.random.default_rng(0)
+def _problem(N, c_in, c_out, k, size, stride, padding, groups, transposed):
+    """(ours forward, ours backward, torch forward, weight shape, output size, FLOPs, keyword args)."""
     n = len(size)
-    x = rng.standard_normal((N, c_in, *size)).astype(dtype)
-    w = (rng.standard_normal((c_out, c_in, *(k,) * n)) / np.sqrt(c_in * k**n)).astype(dtype)
-    b = rng.standard_normal(c_out).astype(dtype)
+    kernel = (k,) * n
+    if transposed:
+        out = tuple(shapes.conv_transpose_output_size(s, k, stride, padding) for s in size)
+        flops = shapes.conv_transpose_flops(c_in, c_out, kernel, size, batch=N, groups=groups)
+        return (ops.conv_transpose2d, ops.conv_transpose2d_backward, F.conv_transpose2d,
+                (c_in, c_out // groups, *kernel), out, flops, dict(groups=groups))
+    out = tuple(shapes.conv_output_size(s, k, stride, padding) for s in size)
+    flops = shapes.conv_flops(c_in, c_out, kernel, out, batch=N, groups=groups)
     conv, conv_bwd, tconv = ((ops.conv1d, ops.conv1d_backward, F.conv1d) if n == 1
                              else (ops.conv2d, ops.conv2d_backward, F.conv2d))
-    out = tuple(shapes.conv_output_size(s, k, stride, padding) for s in size)
+    return conv, conv_bwd, tconv, (c_out, c_in // groups, *kernel), out, flops, dict(groups=groups)
+
+
+def bench_shape(label, N, c_in, c_out, k, size, stride, padding, groups=1, transposed=False, *, repeats, dtype):
+    rng = np.random.default_rng(0)
+    conv, conv_bwd, tconv, w_shape, out, flops, kw = _problem(N, c_in, c_out, k, size, stride, padding,
+                                                             groups, transposed)
+    x = rng.standard_normal((N, c_in, *size)).astype(dtype)
+    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
     dy = rng.standard_normal((N, c_out, *out)).astype(dtype)
     xt, wt, bt, dyt = (torch.from_numpy(a) for a in (x, w, b, dy))
     xg, wg, bg = (t.clone().requires_grad_(True) for t in (xt, wt, bt))
-    flops = shapes.conv_flops(c_in, c_out, (k,) * n, out, batch=N)
+    geometry = dict(stride=stride, padding=padding, **kw)
 
     def torch_fwd():
         with torch.no_grad():
-            tconv(xt, wt, bt, stride, padding)
+            tconv(xt, wt, bt, **geometry)
 
     def torch_fwd_bwd():
         xg.grad = wg.grad = bg.grad = None
-        tconv(xg, wg, bg, stride, padding).backward(dyt)
+        tconv(xg, wg, bg, **geometry).backward(dyt)
 
     def ours(backend, arrays):
         xa, wa, ba, dya = arrays
 
         def fwd():
-            conv(xa, wa, ba, stride, padding, backend=backend)
+            conv(xa, wa, ba, **geometry, backend=backend)
 
         def fwd_bwd():
-            conv(xa, wa, ba, stride, padding, backend=backend)
-            conv_bwd(dya, xa, wa, stride, padding, backend=backend)
+            conv(xa, wa, ba, **geometry, backend=backend)
+            conv_bwd(dya, xa, wa, **geometry, backend=backend)
         return fwd, fwd_bwd
 
     runs = {
@@ -108,8 +128,8 @@ def bench_shape(label, N, c_in, c_out, k, size, stride, padding, repeats, dtype)
         "ops numpy": ours("numpy", (x, w, b, dy)),
     }
     # correctness guard: a fast wrong answer is worthless
-    y_np = conv(x, w, b, stride, padding, backend="numpy")
-    err = float(np.abs(y_np - tconv(xt, wt, bt, stride, padding).numpy()).max())
+    y_np = conv(x, w, b, **geometry, backend="numpy")
+    err = float(np.abs(y_np - tconv(xt, wt, bt, **geometry).numpy()).max())
     assert err < 1e-3, f"numpy backend disagrees with torch on {label}: max error {err}"
 
     # warm-up (allocator, thread pools), then choose how many calls make one sample (>= 30 ms)
@@ -142,7 +162,7 @@ def bench_shape(label, N, c_in, c_out, k, size, stride, padding, repeats, dtype)
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21)
-    parser.add_argument("--shapes", choices=("2d", "1d", "all"), default="all")
+    parser.add_argument("--shapes", choices=("2d", "1d", "modern", "all"), default="all")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for torch and numpy's BLAS (default: their own choice)")
@@ -153,7 +173,8 @@ def main(argv=None) -> int:
     _stat = STAT[args.stat]
     if args.threads:
         torch.set_num_threads(args.threads)
-    chosen = {"2d": SHAPES_2D, "1d": SHAPES_1D, "all": SHAPES_2D + SHAPES_1D}[args.shapes]
+    chosen = {"2d": SHAPES_2D, "1d": SHAPES_1D, "modern": SHAPES_MODERN,
+              "all": SHAPES_2D + SHAPES_1D + SHAPES_MODERN}[args.shapes]
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__}, "
           f"{os.cpu_count()} CPUs, {args.dtype}, {args.stat} of {args.repeats} interleaved repeats, "
           f"load average {os.getloadavg()[0]:.1f}")

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from .validation import int_tuple, prefix
 
-__all__ = ["effective_kernel", "output_length", "same_padding", "resolve_padding"]
+__all__ = ["effective_kernel", "output_length", "transposed_output_length", "same_padding", "resolve_padding"]
 
 
 def effective_kernel(kernel_size: int, dilation: int = 1) -> int:
@@ -40,6 +40,14 @@ def output_length(n: int, kernel_size: int, stride: int = 1, padding: tuple[int,
     check them once); the result is ``<= 0`` when the window does not fit the padded input.
     """
     return (n + padding[0] + padding[1] - effective_kernel(kernel_size, dilation)) // stride + 1
+
+
+def transposed_output_length(n: int, kernel_size: int, stride: int = 1, padding: tuple[int, int] = (0, 0),
+                             output_padding: int = 0, dilation: int = 1) -> int:
+    """Length after a transposed convolution: ``(n - 1)*stride + dilation*(kernel_size - 1) + 1
+    + output_padding - p_before - p_after`` (input ``i`` stamps the kernel onto ``i*stride + m*dilation``;
+    the padding is cut off the ends).  Unchecked, like :func:`output_length`."""
+    return (n - 1) * stride + effective_kernel(kernel_size, dilation) + output_padding - padding[0] - padding[1]
 
 
 def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from .geometry import effective_kernel, output_length, resolve_padding
+from .geometry import effective_kernel, output_length, resolve_padding, transposed_output_length
 from .validation import check_int
 
 __all__ = [
@@ -115,7 +115,7 @@ def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: in
             f"output_padding must be smaller than max(stride, dilation) = {max(stride, dilation)}; "
             f"got output_padding={output_padding}"
         )
-    size = (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    size = transposed_output_length(n, kernel, stride, (padding, padding), output_padding, dilation)
     if size < 1:
         raise ValueError(
             f"padding={padding} crops away the whole output ({size + 2 * padding} before cropping); "
@@ -174,7 +174,7 @@ def receptive_field(layers: Iterable[Sequence[int]]) -> list[ReceptiveField]:
         stride = _positive(f"layers[{index}] stride", layer[1])
         dilation = _positive(f"layers[{index}] dilation", layer[2]) if len(layer) >= 3 else 1
         padding = _positive(f"layers[{index}] padding", layer[3], minimum=0) if len(layer) == 4 else 0
-        size += dilation * (kernel - 1) * jump
+        size += (effective_kernel(kernel, dilation) - 1) * jump
         pad += padding * jump
         jump *= stride
         result.append(ReceptiveField(size, jump, pad))

@@ -166,3 +166,67 @@ def test_conv2d_layer_can_train_on_the_other_backends(backend):
     torch.testing.assert_close(ours.bias.grad, theirs.bias.grad)
     with pytest.raises(ValueError, match=r"Conv2d: backend must be one of .*got 'gpu'"):
         Conv2d(1, 1, 3, backend="gpu")
+
+
+# --------------------------------------------------------- groups and the transposed twin
+def _same_training_step(ours, theirs, x, dtype):
+    """Forward, backward: values and every gradient of our module equal torch's."""
+    assert torch.equal(ours.weight, theirs.weight)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = ours(xa), theirs(xb)
+    torch.testing.assert_close(ya, yb, **tol)
+    dy = torch.randn(yb.shape, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    ya.backward(dy)
+    yb.backward(dy)
+    torch.testing.assert_close(xa.grad, xb.grad, **tol)
+    torch.testing.assert_close(ours.weight.grad, theirs.weight.grad, **tol)
+    if ours.bias is not None:
+        torch.testing.assert_close(ours.bias.grad, theirs.bias.grad, **tol)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)
+@given(n_spatial=st.sampled_from([1, 2]), groups=st.integers(1, 3), per_in=st.integers(1, 2),
+       per_out=st.integers(1, 3), k=st.integers(1, 3), stride=st.integers(1, 2), bias=st.booleans(),
+       dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 10_000))
+def test_grouped_conv_layers_match_torch(n_spatial, groups, per_in, per_out, k, stride, bias, dtype, seed):
+    ours, theirs = twins(n_spatial, seed, groups * per_in, groups * per_out, k, stride=stride, padding=1,
+                         groups=groups, bias=bias, dtype=dtype)
+    assert ours.weight.shape == (groups * per_out, per_in, *(k,) * n_spatial)
+    x = torch.randn(2, groups * per_in, *(6,) * n_spatial, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+    _same_training_step(ours, theirs, x, dtype)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)
+@given(groups=st.integers(1, 2), per_in=st.integers(1, 2), per_out=st.integers(1, 3), k=st.integers(1, 4),
+       stride=st.integers(1, 3), padding=st.integers(0, 1), data=st.data(), bias=st.booleans(),
+       dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 10_000))
+def test_conv_transpose2d_layer_matches_torch(groups, per_in, per_out, k, stride, padding, data, bias, dtype, seed):
+    output_padding = data.draw(st.integers(0, stride - 1))
+    args = (groups * per_in, groups * per_out, k)
+    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, groups=groups, bias=bias, dtype=dtype)
+    torch.manual_seed(seed)
+    ours = layers.ConvTranspose2d(*args, **kwargs)
+    torch.manual_seed(seed)
+    theirs = torch.nn.ConvTranspose2d(*args, **kwargs)
+    x = torch.randn(2, groups * per_in, 5, 4, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+    _same_training_step(ours, theirs, x, dtype)
+    assert "output_padding" in repr(ours) and f"groups={groups}" in repr(ours)
+
+
+def test_conv_transpose2d_backward_really_is_ours(monkeypatch):
+    calls = []
+    real = ops.conv_transpose2d_backward
+    monkeypatch.setattr(ops, "conv_transpose2d_backward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    layer = layers.ConvTranspose2d(2, 3, 4, stride=2, padding=1)
+    layer(torch.randn(1, 2, 5, 5)).sum().backward()
+    assert calls == [1] and layer.weight.grad is not None
+
+
+def test_layer_groups_must_divide_the_channels():
+    with pytest.raises(ValueError, match=r"Conv2d: groups=3 must divide in_channels=4"):
+        Conv2d(4, 6, 3, groups=3)
+    with pytest.raises(ValueError, match=r"ConvTranspose2d: groups=2 must divide out_channels=3"):
+        layers.ConvTranspose2d(4, 3, 3, groups=2)
+    with pytest.raises(ValueError, match=r"Conv1d: groups must be an int >= 1; got 0"):
+        Conv1d(4, 4, 3, groups=0)

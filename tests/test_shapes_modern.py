@@ -82,17 +82,17 @@ def test_bad_groups_units_and_kinds_are_refused():
         shapes.conv_params(4, 6, (3, 3), groups=3)
     with pytest.raises(ValueError, match=r"groups=4 must divide c_out=6"):
         shapes.conv_flops(4, 6, (3, 3), (5, 5), groups=4)
-    with pytest.raises(ValueError, match=r"groups must be >= 1; got 0"):
+    with pytest.raises(ValueError, match=r"groups must be an int >= 1; got 0"):
         shapes.conv_params(4, 4, 3, groups=0)
-    with pytest.raises(TypeError, match=r"groups must be an int; got float 2.0"):
+    with pytest.raises(TypeError, match=r"groups must be an int >= 1; got float 2.0"):
         shapes.conv_transpose_params(4, 4, 3, groups=2.0)
     with pytest.raises(ValueError, match=r"unit must be one of \('flop', 'mac'\).*got 'gmac'"):
         shapes.flop_count({"kind": "dense", "n_in": 3, "n_out": 4}, unit="gmac")
     with pytest.raises(ValueError, match=r"unknown kind 'attention'; expected one of"):
         shapes.flop_count({"kind": "attention"})
-    with pytest.raises(ValueError, match=r"channels must be >= 1; got 0"):
+    with pytest.raises(ValueError, match=r"channels must be an int >= 1; got 0"):
         shapes.param_count({"kind": "batch_norm", "channels": 0})
-    with pytest.raises(ValueError, match=r"output_padding must be >= 0"):
+    with pytest.raises(ValueError, match=r"output_padding must be an int >= 0; got -1"):
         shapes.conv_transpose_output_size(4, 3, 2, output_padding=-1)
 
 
@@ -163,7 +163,7 @@ def test_vgg16_pool5_receptive_field():
 def test_receptive_field_bad_layers():
     with pytest.raises(ValueError, match=r"\(kernel, stride, dilation, padding\); got \(3, 1, 1, 1, 1\)"):
         shapes.receptive_field([(3, 1, 1, 1, 1)])
-    with pytest.raises(ValueError, match=r"layers\[0\] padding must be >= 0; got -1"):
+    with pytest.raises(ValueError, match=r"layers\[0\] padding must be an int >= 0; got -1"):
         shapes.receptive_field([(3, 1, 1, -1)])
 
 

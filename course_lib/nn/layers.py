@@ -1,9 +1,11 @@
 """course_lib's own layers as PyTorch modules, with gradients computed by course_lib.ops.
 
 - :class:`Conv2d` / :class:`Conv1d`: drop-in twins of ``torch.nn.Conv2d`` / ``Conv1d``
-  (same parameters, same initialisation), whose backward pass is *ours*: a
+  (same parameters, groups included, same initialisation), whose backward pass is *ours*: a
   ``torch.autograd.Function`` that calls ``ops.conv2d_backward(..., backend="torch")``
   instead of PyTorch's autograd formula.  Lesson 4 trains an MNIST network with them.
+- :class:`ConvTranspose2d`: the twin of ``torch.nn.ConvTranspose2d`` (upsampling), backward
+  by ``ops.conv_transpose2d_backward``.
 - :class:`LocallyConnected1d`: a 1-D convolution without weight sharing (one kernel per
   output position), the layer lesson 2 compares with a convolution.
 """
@@ -18,43 +20,73 @@ from torch import nn
 from course_lib import ops, shapes
 from course_lib.validation import int_tuple, positive_int
 
-__all__ = ["Conv1d", "Conv2d", "LocallyConnected1d", "ConvFunction", "LocallyConnected1dFunction"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d", "LocallyConnected1d", "ConvFunction",
+           "ConvTransposeFunction", "LocallyConnected1dFunction"]
 
 
 class ConvFunction(torch.autograd.Function):
     """y = conv(x, w, b) with course_lib's forward *and* backward.
 
-    ``apply(x, w, b, stride, padding, dilation, backend="torch")``; x: (N, C_in, *spatial),
-    w: (C_out, C_in, *kernel), b: (C_out,) or None. 1-D or 2-D, chosen by ``x.ndim``.
+    ``apply(x, w, b, stride, padding, dilation, backend="torch", groups=1)``; x: (N, C_in, *spatial),
+    w: (C_out, C_in // groups, *kernel), b: (C_out,) or None. 1-D or 2-D, chosen by ``x.ndim``.
     ``backend`` is any backend of :mod:`course_lib.ops` ("numpy" runs on the CPU and copies
     the tensors there and back; "torch" stays on the tensors' device).
     """
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, backend="torch"):
+    def forward(ctx, x, w, b, stride, padding, dilation, backend="torch", groups=1):
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
         ctx.geometry = (stride, padding, dilation)
-        ctx.backend = backend
+        ctx.backend, ctx.groups = backend, groups
         conv = ops.conv1d if x.ndim == 3 else ops.conv2d
-        return conv(x, w, b, stride, padding, dilation, backend=backend)
+        return conv(x, w, b, stride, padding, dilation, groups=groups, backend=backend)
 
     @staticmethod
     def backward(ctx, dy):
         x, w = ctx.saved_tensors
         stride, padding, dilation = ctx.geometry
         backward = ops.conv1d_backward if x.ndim == 3 else ops.conv2d_backward
-        dx, dw, db = backward(dy.contiguous(), x, w, stride, padding, dilation, backend=ctx.backend)
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        return (dx if need_x else None, dw if need_w else None,
-                db if (need_b and ctx.has_bias) else None, None, None, None, None)
+        dx, dw, db = backward(dy.contiguous(), x, w, stride, padding, dilation, groups=ctx.groups,
+                              backend=ctx.backend)
+        return _grads(ctx, dx, dw, db, 5)
+
+
+def _grads(ctx, dx, dw, db, n_options):
+    """(dx, dw, db) for the inputs that need them, then ``None`` for the ``n_options`` non-tensor arguments."""
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    return (dx if need_x else None, dw if need_w else None,
+            db if (need_b and ctx.has_bias) else None, *(None,) * n_options)
+
+
+class ConvTransposeFunction(torch.autograd.Function):
+    """y = conv_transpose2d(x, w, b) with course_lib's forward *and* backward.
+
+    ``apply(x, w, b, stride, padding, output_padding, dilation, groups, backend)``;
+    x: (N, C_in, H, W), w: (C_in, C_out // groups, KH, KW), b: (C_out,) or None.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups, backend):
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        ctx.geometry = (stride, padding, output_padding, dilation, groups)
+        ctx.backend = backend
+        return ops.conv_transpose2d(x, w, b, *ctx.geometry, backend=backend)
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, w = ctx.saved_tensors
+        dx, dw, db = ops.conv_transpose2d_backward(dy.contiguous(), x, w, *ctx.geometry, backend=ctx.backend)
+        return _grads(ctx, dx, dw, db, 6)
 
 
 class _ConvNd(nn.Module):
     _n = 2
+    _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 bias=True, device=None, dtype=None, backend="torch"):
+                 groups=1, bias=True, device=None, dtype=None, backend="torch"):
         super().__init__()
         if backend not in ops.BACKENDS:
             raise ValueError(f"{type(self).__name__}: backend must be one of {ops.BACKENDS}; got {backend!r}")
@@ -62,16 +94,22 @@ class _ConvNd(nn.Module):
         where = type(self).__name__
         positive_int(in_channels, "in_channels", where=where)
         positive_int(out_channels, "out_channels", where=where)
+        positive_int(groups, "groups", where=where)
+        for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if channels % groups:
+                raise ValueError(f"{where}: groups={groups} must divide {name}={channels}")
         kernel = int_tuple(kernel_size, self._n, "kernel_size", where)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         factory = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *kernel, **factory))
+        shape = ((in_channels, out_channels // groups) if self._transposed
+                 else (out_channels, in_channels // groups))
+        self.weight = nn.Parameter(torch.empty(*shape, *kernel, **factory))
         self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Same scheme as ``torch.nn.Conv2d`` (so equal seeds give equal weights)."""
+        """Same scheme as ``torch.nn.Conv2d`` / ``ConvTranspose2d`` (so equal seeds give equal weights)."""
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in = self.weight[0].numel()
@@ -80,24 +118,24 @@ class _ConvNd(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return ConvFunction.apply(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                                  self.backend)
+                                  self.backend, self.groups)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-                f"bias={self.bias is not None}, backend={self.backend!r}")
+                f"groups={self.groups}, bias={self.bias is not None}, backend={self.backend!r}")
 
 
 class Conv2d(_ConvNd):
     """2-D convolution module whose gradients come from ``ops.conv2d_backward``.
 
     Args: in_channels, out_channels, kernel_size (int or (KH, KW)), stride, padding (int,
-    tuple, "valid", "same"), dilation, bias — as ``torch.nn.Conv2d`` (no groups);
+    tuple, "valid", "same"), dilation, groups, bias — as ``torch.nn.Conv2d``;
     backend: which ``course_lib.ops`` backend computes forward and backward ("torch", the
     default, on any device; "numpy" to train on the numpy im2col code; "loops" only for toys).
     Shapes: x (N, C_in, H, W) -> y (N, C_out, H_out, W_out),
     H_out = floor((H + 2*p_h - d_h*(KH-1) - 1) / s_h) + 1.
-    Parameters: weight (C_out, C_in, KH, KW), bias (C_out,).
+    Parameters: weight (C_out, C_in // groups, KH, KW), bias (C_out,).
     """
 
     _n = 2
@@ -105,9 +143,39 @@ class Conv2d(_ConvNd):
 
 class Conv1d(_ConvNd):
     """1-D twin of :class:`Conv2d`: x (N, C_in, L) -> y (N, C_out, L_out),
-    L_out = floor((L + 2p - d*(K-1) - 1) / s) + 1; weight (C_out, C_in, K), bias (C_out,)."""
+    L_out = floor((L + 2p - d*(K-1) - 1) / s) + 1; weight (C_out, C_in // groups, K), bias (C_out,)."""
 
     _n = 1
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution module (upsampling) whose gradients come from
+    ``ops.conv_transpose2d_backward``; a twin of ``torch.nn.ConvTranspose2d`` (same argument
+    order, parameters and initialisation).
+
+    Args: in_channels, out_channels, kernel_size, stride, padding (int or pair, cropped off
+    each side), output_padding (< max(stride, dilation)), groups, bias, dilation; backend as
+    in :class:`Conv2d`.
+    Shapes: x (N, C_in, H, W) -> y (N, C_out, H_out, W_out),
+    H_out = (H - 1)*s_h - 2*p_h + d_h*(KH - 1) + output_padding_h + 1.
+    Parameters: weight (C_in, C_out // groups, KH, KW), bias (C_out,).
+    """
+
+    _n = 2
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, device=None, dtype=None, backend="torch"):
+        self.output_padding = output_padding
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         device, dtype, backend)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ConvTransposeFunction.apply(x, self.weight, self.bias, self.stride, self.padding,
+                                           self.output_padding, self.dilation, self.groups, self.backend)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr().replace(", dilation=", f", output_padding={self.output_padding}, dilation=")
 
 
 class LocallyConnected1dFunction(torch.autograd.Function):
