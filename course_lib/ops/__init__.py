@@ -54,5 +54,4 @@ __all__ = [
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "locally_connected1d", "locally_connected1d_backward",
     "dense", "dense_backward",
-    "im2col", "col2im",
 ]
