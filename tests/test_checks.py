@@ -330,6 +330,13 @@ def test_ekgnet_check():
     assert key == "sigmoid_in_forward" and "logit" in message
     assert diagnose(checks.check_ekgnet, NoProba(sigmoid=False))[0] == "no_predict_proba"
     assert diagnose(checks.check_ekgnet, WrongProba(sigmoid=False))[0] == "predict_proba"
+
+    class RaisingProba(Net):
+        def predict_proba(self, x):
+            return torch.sigmoid(self(x) @ torch.ones(3, 3))   # a shape slip: (6, 1) @ (3, 3) raises
+
+    key, message = diagnose(checks.check_ekgnet, RaisingProba(sigmoid=False))
+    assert key == "predict_proba" and "raised" in message
     assert diagnose(checks.check_ekgnet, Net)[0] == "not_a_module"
 
 

@@ -56,8 +56,7 @@ def check_ekgnet(model, check_id: str = "ekgnet") -> None:
     if tuple(y.shape) not in ((6, 1), (6,)):
         fail(check_id, Diagnosis("output_shape", f"{name}(x) for x of shape (6, 1, 100) returned shape {tuple(y.shape)}; expected (6, 1) or (6,): one logit per window.",
                                  ("Flatten the layer-2 output with torch.flatten(h, 1) and end with nn.Linear(..., 1).",)))
-    with torch.no_grad():  # a sigmoid inside forward keeps even huge scores in [0, 1]
-        y_big = model(50.0 * x)
+    y_big = _forward(model, 50.0 * x, check_id, name)  # a sigmoid inside forward keeps even huge scores in [0, 1]
     if bool(((y_big >= 0) & (y_big <= 1)).all()):
         fail(check_id, Diagnosis("sigmoid_in_forward", f"{name} outputs only values in [0, 1], even for inputs scaled by 50: "
                                  "forward looks like it ends with a sigmoid. forward returns the logit (the score); "
@@ -67,8 +66,14 @@ def check_ekgnet(model, check_id: str = "ekgnet") -> None:
     if not callable(getattr(model, "predict_proba", None)):
         fail(check_id, Diagnosis("no_predict_proba", f"{name} has no predict_proba method; it turns logits into probabilities.",
                                  ("def predict_proba(self, x):\n    return torch.sigmoid(self(x))",)))
-    with torch.no_grad():
-        p = model.predict_proba(x)
+    try:
+        with torch.no_grad():
+            p = model.predict_proba(x)
+    except NotImplementedError:
+        not_implemented(check_id, f"{name}.predict_proba")
+    except Exception as exc:  # noqa: BLE001
+        fail(check_id, Diagnosis("predict_proba", f"{name}.predict_proba raised {type(exc).__name__}: {exc}.",
+                                 ("return torch.sigmoid(self(x))",)))
     if not isinstance(p, torch.Tensor) or p.shape != y.shape or not torch.allclose(p, torch.sigmoid(y), atol=1e-6):
         fail(check_id, Diagnosis("predict_proba", f"{name}.predict_proba(x) is not sigmoid({name}(x)) with the same shape "
                                  f"{tuple(y.shape)}.", ("return torch.sigmoid(self(x))",)))
