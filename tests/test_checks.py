@@ -311,14 +311,42 @@ def test_ekgnet_check():
 
         def forward(self, x):
             h = self.head(torch.flatten(torch.relu(self.c2(torch.relu(self.c1(x)))), 1))
-            return torch.sigmoid(h) if self.sigmoid else h * 100
+            return torch.sigmoid(h) if self.sigmoid else h
 
-    checks.check_ekgnet(Net())
-    key, message = diagnose(checks.check_ekgnet, Net(k1=10, s1=10))
+        def predict_proba(self, x):
+            return torch.sigmoid(self(x))
+
+    class NoProba(Net):
+        predict_proba = None
+
+    class WrongProba(Net):
+        def predict_proba(self, x):
+            return self(x).clamp(0, 1)
+
+    checks.check_ekgnet(Net(sigmoid=False))  # the contract: forward returns logits
+    key, message = diagnose(checks.check_ekgnet, Net(k1=10, s1=10, sigmoid=False))
     assert key == "layer1_spec" and "kernel_size=20, stride=10" in message
-    assert diagnose(checks.check_ekgnet, Net(k2=3))[0] == "layer2_spec"
-    assert diagnose(checks.check_ekgnet, Net(sigmoid=False))[0] == "no_sigmoid"
+    assert diagnose(checks.check_ekgnet, Net(k2=3, sigmoid=False))[0] == "layer2_spec"
+    key, message = diagnose(checks.check_ekgnet, Net(sigmoid=True))
+    assert key == "sigmoid_in_forward" and "logit" in message
+    assert diagnose(checks.check_ekgnet, NoProba(sigmoid=False))[0] == "no_predict_proba"
+    assert diagnose(checks.check_ekgnet, WrongProba(sigmoid=False))[0] == "predict_proba"
+
+    class RaisingProba(Net):
+        def predict_proba(self, x):
+            return torch.sigmoid(self(x) @ torch.ones(3, 3))   # a shape slip: (6, 1) @ (3, 3) raises
+
+    key, message = diagnose(checks.check_ekgnet, RaisingProba(sigmoid=False))
+    assert key == "predict_proba" and "raised" in message
     assert diagnose(checks.check_ekgnet, Net)[0] == "not_a_module"
+
+
+def test_ekgnet_check_accepts_the_library_network():
+    torch = pytest.importorskip("torch")
+    from course_lib.nn.models import EKGNet
+
+    torch.manual_seed(0)
+    checks.check_ekgnet(EKGNet())
 
 
 # ---- hashed numeric answers ----

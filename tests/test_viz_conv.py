@@ -196,3 +196,53 @@ def test_lazy_names_come_from_their_submodules():
     assert widgets_pkg.ConvExplorer.__module__ == "course_lib.widgets.conv_explorer"
     with pytest.raises(AttributeError, match="module 'course_lib.viz' has no attribute 'nope'"):
         viz.nope
+
+
+def test_feature_maps_titles_and_signed_wording():
+    maps = np.random.default_rng(0).standard_normal((2, 5, 5))
+    fig = vc.plot_feature_maps(maps, titles=["original", "shifted"])
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["original", "shifted"]
+    assert "negative responses are dark" in fig._suptitle.get_text()
+    assert "bright = strong" not in fig._suptitle.get_text()
+    with pytest.raises(ValueError, match=r"titles: expected 2 titles \(one per map\), got 1"):
+        vc.plot_feature_maps(maps, titles=["one"])
+
+
+def test_sliding_window_2d_ticks_are_whole_cells():
+    fig = vc.plot_sliding_window_2d(np.zeros((4, 4)), 2, position=(1, 2))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    for ticks in (ax.get_xticks(), ax.get_yticks()):
+        assert len(ticks) and np.allclose(ticks, np.round(ticks))
+
+
+def test_kernels_2d_panel_label():
+    fig = vc.plot_kernels_2d(np.zeros((2, 1, 3, 3)), panel_label="unit")
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["unit 0", "unit 1"]
+
+
+def test_conv_matrix_reproduces_the_convolution():
+    from course_lib.viz import matrix as vm
+
+    rng = np.random.default_rng(1)
+    kernel, image = rng.standard_normal((2, 3)), rng.standard_normal((4, 5))
+    for stride in (1, 2):
+        fig = vm.plot_conv_matrix(kernel, image.shape, stride=stride)
+        taps = np.ma.filled(fig.axes[0].images[0].get_array(), -1).astype(int)
+        assert (taps == vm.conv_tap_index(image.shape, kernel.shape, stride)).all()
+        T = np.where(taps >= 0, kernel.ravel()[np.clip(taps, 0, None)], 0.0)
+        expected = torch.nn.functional.conv2d(torch.tensor(image)[None, None], torch.tensor(kernel)[None, None],
+                                              stride=stride)[0, 0].numpy()
+        np.testing.assert_allclose(T @ image.ravel(), expected.ravel(), rtol=1e-12)
+        assert ((taps >= 0).sum(axis=1) == kernel.size).all()      # every row: the same 6 tied weights
+        assert len(fig.axes[0].get_legend().get_texts()) == kernel.size
+        plt.close(fig)
+
+
+def test_conv_matrix_rejects_bad_shapes():
+    from course_lib.viz import matrix as vm
+
+    with pytest.raises(ValueError, match=r"kernel: expected shape \(KH, KW\), got \(3,\)"):
+        vm.plot_conv_matrix(np.zeros(3), (4, 4))
+    with pytest.raises(ValueError, match=r"kernel_shape: expected a kernel that fits the 2x2 input, got 3x3"):
+        vm.conv_tap_index((2, 2), (3, 3))

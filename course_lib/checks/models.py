@@ -38,8 +38,9 @@ def _real_outputs(y, check_id: str, name: str, expected: str) -> np.ndarray:
 
 def check_ekgnet(model, check_id: str = "ekgnet") -> None:
     """The EKG network of lesson 03: input (N, 1, 100); a Conv1d with kernel 20 and stride 10
-    (9 positions); a second Conv1d whose neurons each see 5 adjacent layer-1 outputs; output
-    (N, 1) or (N,) probabilities from a final sigmoid."""
+    (9 positions); a second Conv1d whose neurons each see 5 adjacent layer-1 outputs; forward
+    returns (N, 1) or (N,) *logits* (the score before the sigmoid, as ``nn.EKGNet`` and
+    ``train.fit`` expect), and ``predict_proba(x)`` returns sigmoid(logits), the probabilities."""
     import torch
 
     name = type(model).__name__
@@ -68,14 +69,32 @@ def check_ekgnet(model, check_id: str = "ekgnet") -> None:
     if not isinstance(y, torch.Tensor):
         fail(check_id, Diagnosis("not_a_tensor", f"{name}(x) returned {type(y).__name__}, expected a tensor."))
     if tuple(y.shape) not in ((6, 1), (6,)):
-        fail(check_id, Diagnosis("output_shape", f"{name}(x) for x of shape (6, 1, 100) returned shape {tuple(y.shape)}; expected (6, 1) or (6,): one probability per window.",
+        fail(check_id, Diagnosis("output_shape", f"{name}(x) for x of shape (6, 1, 100) returned shape {tuple(y.shape)}; expected (6, 1) or (6,): one logit per window.",
                                  ("Flatten the layer-2 output with torch.flatten(h, 1) and end with nn.Linear(..., 1).",)))
-    probs = _real_outputs(y, check_id, name, "probabilities, shape (6, 1) or (6,): a probability is a number in [0, 1]")
-    if bool(((probs < 0) | (probs > 1)).any()):
-        fail(check_id, Diagnosis("no_sigmoid", f"{name} outputs values outside [0, 1] (min {probs.min():.3g}, max {probs.max():.3g}): "
-                                 "the last step is a sigmoid that turns the score into a probability.",
-                                 ("return torch.sigmoid(self.head(h))",)))
-    passed(check_id, f"{name} follows the spec: Conv1d(k=20, s=10) -> 9 positions -> Conv1d(k=5) -> sigmoid.")
+    _real_outputs(y, check_id, name, "logits of shape (6, 1) or (6,): one finite score per window")
+    y_big = _forward(model, 50.0 * x, check_id, name)  # a sigmoid inside forward keeps even huge scores in [0, 1]
+    if bool(((y_big >= 0) & (y_big <= 1)).all()):
+        fail(check_id, Diagnosis("sigmoid_in_forward", f"{name} outputs only values in [0, 1], even for inputs scaled by 50: "
+                                 "forward looks like it ends with a sigmoid. forward returns the logit (the score); "
+                                 "the loss (binary_cross_entropy_with_logits) applies the sigmoid in a numerically safe way.",
+                                 ("return self.head(h).squeeze(1)   # no sigmoid here",
+                                  "probabilities come from predict_proba: torch.sigmoid(self(x))")))
+    if not callable(getattr(model, "predict_proba", None)):
+        fail(check_id, Diagnosis("no_predict_proba", f"{name} has no predict_proba method; it turns logits into probabilities.",
+                                 ("def predict_proba(self, x):\n    return torch.sigmoid(self(x))",)))
+    try:
+        with torch.no_grad():
+            p = model.predict_proba(x)
+    except NotImplementedError:
+        not_implemented(check_id, f"{name}.predict_proba")
+    except Exception as exc:  # noqa: BLE001
+        fail(check_id, Diagnosis("predict_proba", f"{name}.predict_proba raised {type(exc).__name__}: {exc}.",
+                                 ("return torch.sigmoid(self(x))",)))
+    if not isinstance(p, torch.Tensor) or p.shape != y.shape or not torch.allclose(p, torch.sigmoid(y), atol=1e-6):
+        fail(check_id, Diagnosis("predict_proba", f"{name}.predict_proba(x) is not sigmoid({name}(x)) with the same shape "
+                                 f"{tuple(y.shape)}.", ("return torch.sigmoid(self(x))",)))
+    passed(check_id, f"{name} follows the spec: Conv1d(k=20, s=10) -> 9 positions -> Conv1d(k=5) -> logit; "
+                     "predict_proba gives the probability.")
 
 
 def check_classifier_output(model, input_shape: tuple, n_classes: int, check_id: str = "classifier_output") -> None:

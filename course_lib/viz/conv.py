@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from course_lib.geometry import effective_kernel, output_length, resolve_padding
 from course_lib.shapes import conv_output_size, receptive_field
@@ -204,6 +205,8 @@ class SlidingWindow2d:
                        for _ in range(4)]
         self.taps: list = []
         self.box = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=WINDOW_COLOR, lw=2.2, ls="--"))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # cells are whole rows and columns
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("column")
         ax.set_ylabel("row")
 
@@ -318,9 +321,11 @@ def _grid(n: int, ncols: int, panel: float = 1.6, extra_h: float = 0.5):
     return fig, list(axes.flat)
 
 
-def plot_kernels_2d(weights, channel: int = 0, ncols: int = 8, title: str = "Convolution kernels"):
+def plot_kernels_2d(weights, channel: int = 0, ncols: int = 8, title: str = "Convolution kernels",
+                    panel_label: str = "filter"):
     """Show 2D kernels: ``weights`` (C_out, C_in, KH, KW) (input channel ``channel`` is drawn)
-    or (C_out, KH, KW). Grey scale, one shared colour range centred on 0 so signs compare."""
+    or (C_out, KH, KW). Grey scale, one shared colour range centred on 0 so signs compare.
+    Panels are titled "<panel_label> 0", ... (say ``"unit"`` for the weights of dense units)."""
     w = _to_numpy(weights, "weights")
     if w.ndim == 4:
         if not 0 <= channel < w.shape[1]:
@@ -332,7 +337,7 @@ def plot_kernels_2d(weights, channel: int = 0, ncols: int = 8, title: str = "Con
     fig, axes = _grid(w.shape[0], ncols)
     for index, ax in zip(range(w.shape[0]), axes):
         im = ax.imshow(w[index], cmap="gray", vmin=-limit, vmax=limit)
-        ax.set_title(f"filter {index}", fontsize=9)
+        ax.set_title(f"{panel_label} {index}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"{title} (dark = negative, light = positive)")
@@ -363,14 +368,19 @@ def plot_kernels_1d(weights, channel: int = 0, title: str = "1D convolution kern
     return fig
 
 
-def plot_feature_maps(maps, ncols: int = 8, image=None, title: str = "Feature maps", cmap: str = "viridis"):
+def plot_feature_maps(maps, ncols: int = 8, image=None, title: str = "Feature maps", cmap: str = "viridis",
+                      titles: Sequence[str] | None = None):
     """Show feature maps ``maps`` (C, H, W) or (1, C, H, W); if ``image`` (H0, W0) is given it is
-    drawn first in grey. Each map uses its own colour range (``viridis`` reads in grey scale)."""
+    drawn first in grey. Each map uses its own colour range (``viridis`` reads in grey scale):
+    bright is the map's highest value, dark its lowest, so a strong *negative* response is dark.
+    ``titles`` (C strings) names the panels; default "map 0", "map 1", ..."""
     m = _to_numpy(maps, "maps")
     if m.ndim == 4 and m.shape[0] == 1:
         m = m[0]
     if m.ndim != 3:
         raise ValueError(f"maps: expected shape (C, H, W) or (1, C, H, W), got {m.shape}")
+    if titles is not None and len(titles) != m.shape[0]:
+        raise ValueError(f"titles: expected {m.shape[0]} titles (one per map), got {len(titles)}")
     extra = 0 if image is None else 1
     fig, axes = _grid(m.shape[0] + extra, ncols)
     axes = list(axes)
@@ -385,10 +395,11 @@ def plot_feature_maps(maps, ncols: int = 8, image=None, title: str = "Feature ma
     for index in range(m.shape[0]):
         ax = axes[index + extra]
         ax.imshow(m[index], cmap=cmap)
-        ax.set_title(f"map {index}", fontsize=9)
+        ax.set_title(f"map {index}" if titles is None else titles[index], fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"{title} (bright = strong response)")
+    signed = bool((m < 0).any())
+    fig.suptitle(f"{title} (bright = highest, dark = lowest{': strong negative responses are dark' if signed else ''})")
     return fig
 
 
