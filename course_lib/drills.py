@@ -18,6 +18,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from course_lib.validation import is_int, positive_int
+
 __all__ = [
     "Drill",
     "DRILL_KINDS",
@@ -51,7 +53,7 @@ class Drill:
 def _rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+    if rng is None or is_int(rng):
         return np.random.default_rng(rng)
     raise TypeError(f"rng: expected a numpy Generator, an int seed or None, got {type(rng).__name__}")
 
@@ -71,7 +73,7 @@ def output_size_drill(rng=None) -> Drill:
         s = int(_pick(rng, (1, 1, 2, 2, 3, 4)))
         d = int(_pick(rng, (1, 1, 1, 2)))
         p = _pick(rng, (0, 0, 1, 2, 3, "same", "valid")) if s == 1 else int(_pick(rng, (0, 1, 2, 3)))
-        if isinstance(p, (int, np.integer)):
+        if is_int(p):
             p = int(p)
         if d * (k - 1) + 1 <= n:
             break
@@ -136,11 +138,8 @@ def receptive_field_drill(rng=None) -> Drill:
     prompt = (f"Three 1D conv layers are stacked without padding: {listing}."
               if depth == 3 else f"Two 1D conv layers are stacked without padding: {listing}.")
     prompt += " How many input steps does one unit of the last layer see?"
-    terms, jump, size = [], 1, 1
-    for k, s, _ in layers:
-        terms.append(f"({k}−1)·{jump}")
-        size += (k - 1) * jump
-        jump *= s
+    jumps_below = [1] + [field.jump for field in result[:-1]]  # product of the strides below each layer
+    terms = [f"({k}−1)·{jump}" for (k, _, _), jump in zip(layers, jumps_below)]
     explanation = (f"r = 1 + Σ (k_l − 1)·(product of the strides below layer l) = 1 + {' + '.join(terms)} = {answer}")
     return Drill("receptive_field", prompt, answer, explanation, dict(layers=layers))
 
@@ -158,8 +157,7 @@ def make_drills(n: int = 6, seed: int | None = 0,
 
     ``seed=None`` gives fresh drills every call (for practice); an int gives the same drills every time.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n: expected an int >= 1, got {n!r}")
+    n = positive_int(n, "n")
     kinds = list(kinds)
     if not kinds:
         raise ValueError("kinds: expected at least one of " + ", ".join(DRILL_KINDS) + ", got none")
@@ -167,7 +165,7 @@ def make_drills(n: int = 6, seed: int | None = 0,
         if kind not in DRILL_KINDS:
             raise ValueError(f"kinds: expected names from {list(DRILL_KINDS)}, got {kind!r}")
     rng = _rng(seed)
-    return [DRILL_KINDS[kinds[i % len(kinds)]](rng) for i in range(int(n))]
+    return [DRILL_KINDS[kinds[i % len(kinds)]](rng) for i in range(n)]
 
 
 def make_questions(n: int = 6, seed: int | None = 0,

@@ -34,6 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from .device import choose_device
+from .validation import nonnegative_int, positive_int
 
 __all__ = ["History", "fit", "evaluate", "seed_everything", "predict"]
 
@@ -49,9 +50,7 @@ def seed_everything(seed: int) -> int:
     reproducibility also needs the same thread count (``torch.set_num_threads``), as sums over
     threads are added in a different order.
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
-    seed = int(seed)
+    seed = nonnegative_int(seed, "seed")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -389,10 +388,8 @@ def fit(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs: expected a positive int, got {epochs!r}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    epochs = positive_int(epochs, "epochs")
+    batch_size = positive_int(batch_size, "batch_size")
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"lr: expected a positive number, got {lr!r}")
     if not 0.0 <= float(label_smoothing) < 1.0:

@@ -68,9 +68,11 @@ def test_drills_vary_within_one_quiz():
     assert len(prompts) >= 25
 
 
-@pytest.mark.parametrize("bad, message", [(0, "n: expected an int >= 1"), ("3", "n: expected an int >= 1")])
-def test_bad_n_is_named(bad, message):
-    with pytest.raises(ValueError, match=message):
+@pytest.mark.parametrize("bad, error, message", [(0, ValueError, "n must be an int >= 1; got 0"),
+                                                 ("3", TypeError, "n must be an int >= 1; got str '3'"),
+                                                 (True, TypeError, "n must be an int >= 1; got bool True")])
+def test_bad_n_is_named(bad, error, message):
+    with pytest.raises(error, match=message):
         drills.make_drills(bad)
 
 

@@ -129,10 +129,10 @@ def test_residual_block_keeps_shape_and_adds_the_input():
         (lambda: EKGNet()(torch.randn(2, 1, 99)), ValueError, r"got \(2, 1, 99\)"),
         (lambda: MnistCNN()(torch.randn(2, 1, 32, 32)), ValueError, r"expected shape \(N, 1, 28, 28\)"),
         (lambda: MnistMLP()([[0.0]]), TypeError, "x: expected a torch.Tensor, got list"),
-        (lambda: EKGNet(channels1=0), ValueError, "channels1: expected a positive int, got 0"),
-        (lambda: DenseEKG(hidden=2.5), ValueError, "hidden: expected a positive int"),
+        (lambda: EKGNet(channels1=0), ValueError, "EKGNet: channels1 must be an int >= 1; got 0"),
+        (lambda: DenseEKG(hidden=2.5), TypeError, "DenseEKG: hidden must be an int >= 1; got float 2.5"),
         (lambda: MnistCNN(dropout=1.0), ValueError, "dropout: expected a probability"),
-        (lambda: ResidualCNN(channels=-1), ValueError, "channels: expected a positive int"),
+        (lambda: ResidualCNN(channels=-1), ValueError, "ResidualCNN: channels must be an int >= 1; got -1"),
     ],
 )
 def test_bad_inputs_name_the_argument(call, error, words):

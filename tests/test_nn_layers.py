@@ -138,7 +138,7 @@ def test_layer_argument_errors():
         LocallyConnected1d(2, 3, input_length=11, kernel_size=12)
     with pytest.raises(ValueError, match=r"Conv2d: in_channels must be an int >= 1; got 0"):
         Conv2d(0, 3, 3)
-    with pytest.raises(ValueError, match=r"Conv2d: kernel_size must be an int >= 1 or a tuple of 2"):
+    with pytest.raises(TypeError, match=r"Conv2d: kernel_size must be an int or a tuple of 2 ints; got \(3, 3, 3\)"):
         Conv2d(1, 3, (3, 3, 3))
     with pytest.raises(ValueError, match=r"conv2d: w has 1 input channels but x has 2"):
         Conv2d(1, 3, 3)(torch.zeros(1, 2, 5, 5))

@@ -38,9 +38,9 @@ def test_conv_output_size_padding_strings():
         shapes.conv_output_size(28, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="padding must be an int >= 0, 'valid' or 'same'; got 'full'"):
         shapes.conv_output_size(28, 3, padding="full")
-    with pytest.raises(ValueError, match="stride must be >= 1; got 0"):
+    with pytest.raises(ValueError, match="stride must be an int >= 1; got 0"):
         shapes.conv_output_size(28, 3, stride=0)
-    with pytest.raises(TypeError, match="kernel must be an int; got float 2.5"):
+    with pytest.raises(TypeError, match="kernel must be an int >= 1; got float 2.5"):
         shapes.conv_output_size(28, 2.5)
 
 
@@ -77,9 +77,9 @@ def test_receptive_field_matches_brute_force(layers):
 def test_receptive_field_of_a_familiar_stack():
     rf = shapes.receptive_field([(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2)])
     assert [(r.size, r.jump) for r in rf] == [(3, 1), (5, 1), (6, 2), (10, 2), (14, 2), (16, 4)]
-    with pytest.raises(ValueError, match=r"layers\[1\] must be \(kernel, stride\) or \(kernel, stride, dilation\); got 3"):
+    with pytest.raises(ValueError, match=r"layers\[1\] must be \(kernel, stride\), \(kernel, stride, dilation\) or \(kernel, stride, dilation, padding\); got 3"):
         shapes.receptive_field([(3, 1), 3])
-    with pytest.raises(ValueError, match=r"layers\[0\] stride must be >= 1; got 0"):
+    with pytest.raises(ValueError, match=r"layers\[0\] stride must be an int >= 1; got 0"):
         shapes.receptive_field([(3, 0)])
 
 
@@ -99,8 +99,8 @@ def test_param_count_of_specs_and_shared_parameters():
     assert shapes.param_count(spec) == 320 + 32 * 26 * 26 * 10 + 10
     shared = torch.nn.Linear(3, 3)
     assert shapes.param_count(torch.nn.Sequential(shared, shared)) == 12
-    with pytest.raises(ValueError, match=r"unknown kind 'pool'; expected one of"):
-        shapes.param_count({"kind": "pool"})
+    with pytest.raises(ValueError, match=r"unknown kind 'attention'; expected one of"):
+        shapes.param_count({"kind": "attention"})
     with pytest.raises(TypeError, match=r"expected a torch module, a dict with a 'kind' key"):
         shapes.param_count(42)
     with pytest.raises(TypeError, match=r"does not fit conv_params"):

@@ -164,8 +164,8 @@ def test_plot_history_is_labelled():
 @pytest.mark.parametrize(
     "kwargs, error, words",
     [
-        (dict(epochs=0), ValueError, "epochs: expected a positive int, got 0"),
-        (dict(batch_size=0), ValueError, "batch_size: expected a positive int"),
+        (dict(epochs=0), ValueError, "epochs must be an int >= 1; got 0"),
+        (dict(batch_size=0), ValueError, "batch_size must be an int >= 1"),
         (dict(lr=-1.0), ValueError, "lr: expected a positive number"),
         (dict(scheduler="step"), ValueError, "scheduler: expected one of"),
         (dict(optimizer="lbfgs"), ValueError, "optimizer: expected one of"),
@@ -187,7 +187,7 @@ def test_bad_data_and_models():
         fit(nn.Linear(2, 3), x, progress=False)
     with pytest.raises(ValueError, match=r"train: expected \(x, y\) with x \(N, ...\) and y \(N,\), got x \(30, 2\) and y \(29,\)"):
         fit(nn.Linear(2, 3), (x, y[:-1]), progress=False)
-    with pytest.raises(ValueError, match="seed: expected a non-negative int"):
+    with pytest.raises(ValueError, match="seed must be an int >= 0"):
         seed_everything(-3)
 
 

@@ -136,8 +136,8 @@ def test_filter_responses_checks_output_length():
         (lambda: vc.unit_input_spans(10, [(20, 1)]), ValueError, r"layers\[0\]: window of 20"),
         (lambda: vc.unit_input_spans(10, [(3, 0)]), ValueError, "stride"),
         (lambda: vc.plot_sliding_window_2d(np.zeros(5), 3), ValueError, r"image: expected shape \(H, W\)"),
-        (lambda: vc.plot_sliding_window_1d(np.zeros(5), 3, padding="full"), ValueError, "padding: expected"),
-        (lambda: vc.plot_sliding_window_1d(np.zeros(5), 2.5), TypeError, "kernel_size: expected an int"),
+        (lambda: vc.plot_sliding_window_1d(np.zeros(5), 3, padding="full"), ValueError, "padding must be an int, a tuple of 1 ints, 'valid' or 'same'; got 'full'"),
+        (lambda: vc.plot_sliding_window_1d(np.zeros(5), 2.5), TypeError, "kernel_size must be an int >= 1; got float 2.5"),
         (lambda: vc.plot_images("abc"), TypeError, "images: expected an array"),
     ],
 )

@@ -132,8 +132,8 @@ def test_repr_is_short_and_deterministic():
         ({"data": np.zeros((2, 2, 2))}, r"data: expected a 1D signal \(L,\) or a 2D image"),
         ({"activation": "gelu"}, "activation: expected one of"),
         ({"padding": "full"}, "padding: expected one of"),
-        ({"kernel_size": 9}, r"kernel_size: expected an int in 1..7, got 9"),
-        ({"stride": 0}, r"stride: expected an int in 1..4, got 0"),
+        ({"kernel_size": 9}, r"ConvExplorer: kernel_size must be an int in 1..7; got 9"),
+        ({"stride": 0}, r"ConvExplorer: stride must be an int in 1..4; got 0"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):

@@ -12,6 +12,8 @@ from typing import Callable
 
 import numpy as np
 
+from course_lib.shapes import conv_output_size
+
 from . import reference as ref
 from .diagnose import Case, describe_shape, run_cases
 from .feedback import Diagnosis, fail, not_implemented, passed
@@ -221,7 +223,7 @@ def check_locally_connected1d(fn: Callable, check_id: str = "locally_connected1d
     rng = _rng(3)
     specs = [(rng.standard_normal((1, 10)), rng.standard_normal((4, 1, 1, 4)), 2, True)]
     for c_in, length, c_out, k, s in [(2, 12, 3, 3, 1), (3, 15, 2, 5, 2), (1, 100, 2, 20, 10)]:
-        l_out = (length - k) // s + 1
+        l_out = conv_output_size(length, k, s)
         specs.append((rng.standard_normal((c_in, length)), rng.standard_normal((l_out, c_out, c_in, k)), s, False))
     cases = []
     for i, (x, w, s, example) in enumerate(specs):

@@ -13,6 +13,8 @@ from typing import Callable
 
 import numpy as np
 
+from course_lib.shapes import conv_output_size
+
 from .feedback import Diagnosis, fail, not_implemented, passed
 
 __all__ = ["check_dense_params", "check_conv_params", "check_dense_flops", "check_conv1d_flops", "check_integer_function"]
@@ -119,7 +121,7 @@ def check_conv1d_flops(fn: Callable, check_id: str = "conv1d_flops") -> None:
     def mistakes(args, kwargs):
         c_in, c_out, k, n = args
         s = kwargs.get("stride", 1)
-        l_out = (n - k) // s + 1
+        l_out = conv_output_size(n, k, s)
         return {
             c_in * c_out * k * l_out: Diagnosis("macs_not_flops", "That counts multiply-adds; each is 2 FLOPs.", ()),
             2 * c_in * c_out * k * (n - k + 1): Diagnosis("stride_ignored", "You used the stride-1 output length.", ()),

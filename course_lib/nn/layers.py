@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from course_lib import ops, shapes
+from course_lib.validation import int_tuple, positive_int
 
 __all__ = ["Conv1d", "Conv2d", "LocallyConnected1d", "ConvFunction", "LocallyConnected1dFunction"]
 
@@ -58,13 +59,10 @@ class _ConvNd(nn.Module):
         if backend not in ops.BACKENDS:
             raise ValueError(f"{type(self).__name__}: backend must be one of {ops.BACKENDS}; got {backend!r}")
         self.backend = backend
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{type(self).__name__}: {name} must be an int >= 1; got {value!r}")
-        kernel = (kernel_size,) * self._n if isinstance(kernel_size, int) else tuple(kernel_size)
-        if len(kernel) != self._n or not all(isinstance(k, int) and k >= 1 for k in kernel):
-            raise ValueError(f"{type(self).__name__}: kernel_size must be an int >= 1 or a tuple of "
-                             f"{self._n} such ints; got {kernel_size!r}")
+        where = type(self).__name__
+        positive_int(in_channels, "in_channels", where=where)
+        positive_int(out_channels, "out_channels", where=where)
+        kernel = int_tuple(kernel_size, self._n, "kernel_size", where)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
         self.stride, self.padding, self.dilation = stride, padding, dilation
         factory = {"device": device, "dtype": dtype}
@@ -153,8 +151,7 @@ class LocallyConnected1d(nn.Module):
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
                             ("input_length", input_length), ("kernel_size", kernel_size),
                             ("stride", stride)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"LocallyConnected1d: {name} must be an int >= 1; got {value!r}")
+            positive_int(value, name, where="LocallyConnected1d")
         if kernel_size > input_length:
             raise ValueError(f"LocallyConnected1d: kernel_size={kernel_size} is larger than "
                              f"input_length={input_length}; expected kernel_size <= {input_length}")

@@ -33,6 +33,9 @@ from typing import Callable
 import torch
 from torch import nn
 
+from course_lib.shapes import conv_output_size
+from course_lib.validation import nonnegative_int, positive_int
+
 __all__ = ["EKGNet", "DenseEKG", "MnistCNN", "MnistMLP", "ResidualCNN", "ResidualBlock", "count_parameters"]
 
 
@@ -64,18 +67,17 @@ class EKGNet(nn.Module):
 
     def __init__(self, channels1: int = 30, channels2: int = 8):
         super().__init__()
-        for name, value in (("channels1", channels1), ("channels2", channels2)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: expected a positive int, got {value!r}")
+        positive_int(channels1, "channels1", where="EKGNet")
+        positive_int(channels2, "channels2", where="EKGNet")
         self.conv1 = nn.Conv1d(1, channels1, kernel_size=self.kernel1, stride=self.stride1)
         self.conv2 = nn.Conv1d(channels1, channels2, kernel_size=self.kernel2)
         self.out = nn.Linear(channels2 * self.positions2, 1)
         self.act = nn.ReLU()
 
-    #: layer-1 positions: (100 - 20) // 10 + 1
-    positions1 = (100 - 20) // 10 + 1
-    #: layer-2 positions: 9 - 5 + 1
-    positions2 = positions1 - 5 + 1
+    #: layer-1 positions: (100 - 20) // 10 + 1 = 9
+    positions1 = conv_output_size(input_length, kernel1, stride1)
+    #: layer-2 positions: 9 - 5 + 1 = 5
+    positions2 = conv_output_size(positions1, kernel2)
 
     @classmethod
     def layer1_windows(cls) -> list[tuple[int, int]]:
@@ -114,8 +116,7 @@ class DenseEKG(nn.Module):
 
     def __init__(self, hidden: int = 32, input_length: int = 100):
         super().__init__()
-        if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
-            raise ValueError(f"hidden: expected a positive int, got {hidden!r}")
+        positive_int(hidden, "hidden", where="DenseEKG")
         self.input_length = input_length
         self.net = nn.Sequential(nn.Flatten(), nn.Linear(input_length, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
@@ -157,8 +158,7 @@ class MnistCNN(nn.Module):
         normalize_input: bool = True,
     ):
         super().__init__()
-        if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 0:
-            raise ValueError(f"hidden: expected an int >= 0, got {hidden!r}")
+        nonnegative_int(hidden, "hidden", where="MnistCNN")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         factory = conv_factory if conv_factory is not None else nn.Conv2d
@@ -202,8 +202,7 @@ class MnistMLP(nn.Module):
 
     def __init__(self, hidden: int = 256, dropout: float = 0.2):
         super().__init__()
-        if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
-            raise ValueError(f"hidden: expected a positive int, got {hidden!r}")
+        positive_int(hidden, "hidden", where="MnistMLP")
         self.net = nn.Sequential(
             nn.Flatten(),
             nn.Linear(784, hidden), nn.ReLU(), nn.Dropout(dropout),
@@ -242,8 +241,7 @@ class ResidualCNN(nn.Module):
 
     def __init__(self, channels: int = 16, n_classes: int = 10):
         super().__init__()
-        if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
-            raise ValueError(f"channels: expected a positive int, got {channels!r}")
+        positive_int(channels, "channels", where="ResidualCNN")
         c = channels
         self.stem = nn.Sequential(nn.Conv2d(1, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
         self.block1 = ResidualBlock(c)

@@ -17,6 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from ..geometry import effective_kernel, output_length
+from ..geometry import resolve_padding as _resolve_padding
+from ..validation import int_tuple
+
 BACKENDS = ("auto", "loops", "numpy", "torch")
 _DIM_NAMES = {1: ("L",), 2: ("H", "W")}
 
@@ -32,82 +36,20 @@ def is_tensor(value: Any) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
-# ----------------------------------------------------------------------------- int tuples
-def int_tuple(value: Any, n: int, name: str, op: str, minimum: int = 1) -> tuple[int, ...]:
-    """``value`` (an int or a length-``n`` sequence of ints) as an ``n``-tuple, each ``>= minimum``."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints; got {value!r}")
-    if isinstance(value, (int, np.integer)):
-        values = (int(value),) * n
-    elif isinstance(value, (tuple, list)):
-        if len(value) != n or not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in value
-        ):
-            raise TypeError(
-                f"{op}: {name} must be an int or a tuple of {n} ints; got {value!r} "
-                f"(length {len(value)})"
-            )
-        values = tuple(int(v) for v in value)
-    else:
-        raise TypeError(
-            f"{op}: {name} must be an int or a tuple of {n} ints; got {type(value).__name__} {value!r}"
-        )
-    for v in values:
-        if v < minimum:
-            raise ValueError(f"{op}: {name} must be >= {minimum} in every dimension; got {value!r}")
-    return values
+# ------------------------------------------------------------- ints and padding (shared)
+# The int checks live in course_lib.validation and the window arithmetic in course_lib.geometry
+# (one home for each, shared with shapes, viz and the widgets); ops keeps these names.
+output_size = output_length
 
 
 def resolve_padding(
-    padding: Any, n: int, kernel: tuple[int, ...], stride: tuple[int, ...],
+    padding: Any, n: int, kernel: tuple[int, ...], stride: tuple[int, ...] | None,
     dilation: tuple[int, ...], op: str,
 ) -> tuple[tuple[int, int], ...]:
-    """Normalise ``padding`` to ``n`` pairs ``(before, after)`` of zeros per spatial dimension.
-
-    Accepted: an int ``p`` (``p`` zeros on both sides of every dimension); a tuple of ``n`` ints
-    (one symmetric amount per dimension); a tuple of ``n`` ``(before, after)`` pairs;
-    ``"valid"`` (no padding); ``"same"`` (output size = input size; only with stride 1, as in
-    PyTorch: the total ``dilation*(kernel-1)`` zeros are split with the extra one *after*).
-    """
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * n
-        if padding == "same":
-            if any(s != 1 for s in stride):
-                raise ValueError(
-                    f"{op}: padding='same' needs stride=1 (as in torch.nn.functional); got "
-                    f"stride={stride}. Give an explicit padding instead, e.g. padding="
-                    f"{tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))}"
-                )
-            pairs = []
-            for k, d in zip(kernel, dilation):
-                total = d * (k - 1)
-                pairs.append((total // 2, total - total // 2))
-            return tuple(pairs)
-        raise ValueError(
-            f"{op}: padding must be an int, a tuple of {n} ints, 'valid' or 'same'; got {padding!r}"
-        )
-    if isinstance(padding, (tuple, list)) and len(padding) == n and all(
-        isinstance(p, (tuple, list)) for p in padding
-    ):
-        pairs = []
-        for p in padding:
-            pair = int_tuple(tuple(p), 2, "padding", op, minimum=0)
-            pairs.append(pair)
-        return tuple(pairs)
-    try:
-        symmetric = int_tuple(padding, n, "padding", op, minimum=0)
-    except TypeError:
-        raise TypeError(
-            f"{op}: padding must be an int, a tuple of {n} ints, a tuple of {n} (before, after) "
-            f"pairs, 'valid' or 'same'; got {padding!r}"
-        ) from None
-    return tuple((p, p) for p in symmetric)
-
-
-def output_size(size: int, kernel: int, stride: int, pad: tuple[int, int], dilation: int) -> int:
-    """``floor((size + before + after - dilation*(kernel-1) - 1) / stride) + 1``."""
-    return (size + pad[0] + pad[1] - dilation * (kernel - 1) - 1) // stride + 1
+    """``padding`` as ``n`` pairs ``(before, after)``: :func:`course_lib.geometry.resolve_padding` for op ``op``."""
+    if len(kernel) != n:
+        raise ValueError(f"{op}: expected a kernel with {n} spatial dimensions; got {kernel!r}")
+    return _resolve_padding(padding, kernel, stride, dilation, where=op)
 
 
 # ------------------------------------------------------------------------- arrays / dtypes
@@ -274,7 +216,7 @@ def conv_geometry(op: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, di
     out = []
     for dim, (size, k, s, p, d) in enumerate(zip(in_size, kernel, stride_t, pads, dilation_t)):
         padded = size + p[0] + p[1]
-        effective = d * (k - 1) + 1
+        effective = effective_kernel(k, d)
         if effective > padded:
             raise ValueError(
                 f"{op}: the kernel is larger than the padded input along {names[dim]}: w.shape={ws} "
@@ -282,6 +224,6 @@ def conv_geometry(op: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, di
                 f"padding {p} gives only {padded}; expected a kernel of at most {padded} there "
                 f"(or more padding)"
             )
-        out.append(output_size(size, k, s, p, d))
+        out.append(output_length(size, k, s, p, d))
     return ConvGeometry(n, stride_t, pads, dilation_t, tuple(kernel), tuple(in_size), tuple(out))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..geometry import output_length
 from ._args import check_ndim, check_shape, int_tuple, prepare, shape_of
 from ._dispatch import backend_module as _module
 
@@ -20,7 +21,7 @@ def _lc_geometry(op, x, w, b, stride):
     if K > L:
         raise ValueError(f"{op}: the kernel is larger than the input: w.shape={shape_of(w)} has K={K} "
                          f"but x.shape={shape_of(x)} has L={L}; expected K <= {L}")
-    expected_L_out = (L - K) // s + 1
+    expected_L_out = output_length(L, K, s)
     if L_out != expected_L_out:
         raise ValueError(
             f"{op}: w has weights for {L_out} output positions but x of length {L} with kernel {K} "

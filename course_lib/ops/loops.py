@@ -16,6 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry import output_length
+
+
+def _out(n_padded: int, k: int, s: int, d: int) -> int:
+    """Output length over an already padded input (the formula: :func:`course_lib.geometry.output_length`)."""
+    return output_length(n_padded, k, s, (0, 0), d)
+
 
 def pad_with(x: np.ndarray, padding: tuple[tuple[int, int], ...], value: float = 0.0) -> np.ndarray:
     """Add ``padding[i] = (before, after)`` constant entries around spatial dimension ``i``.
@@ -31,10 +38,6 @@ def crop(x_pad: np.ndarray, padding: tuple[tuple[int, int], ...]) -> np.ndarray:
     for before, after in padding:
         index.append(slice(before, x_pad.shape[len(index)] - after))
     return x_pad[tuple(index)]
-
-
-def _out(n_padded: int, k: int, s: int, d: int) -> int:
-    return (n_padded - d * (k - 1) - 1) // s + 1
 
 
 # ------------------------------------------------------------------------------- conv 1d
@@ -313,3 +316,121 @@ def dense_backward(dy, x, w):
                 dx[n, i] += g * w[o, i]
                 dw[o, i] += g * x[n, i]
     return dx, dw, db
+
+
+# -------------------------------------------------------------------------- im2col / col2im
+def im2col(x, kernel, stride, padding, dilation, out_size):
+    """cols[n, (c*KH + m)*KW + k, i*W_out + j] = x_pad[n, c, i*s_h + m*d_h, j*s_w + k*d_w]
+
+    x: (N, C, H, W) -> cols: (N, C*KH*KW, H_out*W_out); one column per output position.
+    """
+    (KH, KW), (sh, sw), (dh, dw_), (H_out, W_out) = kernel, stride, dilation, out_size
+    x_pad = pad_with(x, padding)
+    N, C = x.shape[:2]
+    cols = np.zeros((N, C * KH * KW, H_out * W_out), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for m in range(KH):
+                for k in range(KW):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            cols[n, (c * KH + m) * KW + k, i * W_out + j] = x_pad[n, c, i * sh + m * dh, j * sw + k * dw_]
+    return cols
+
+
+def col2im(cols, size, kernel, stride, padding, dilation, out_size):
+    """x_pad[n, c, i*s_h + m*d_h, j*s_w + k*d_w] += cols[n, (c*KH + m)*KW + k, i*W_out + j], then crop.
+
+    cols: (N, C*KH*KW, H_out*W_out) -> x: (N, C, H, W) with (H, W) = ``size``.
+    """
+    (KH, KW), (sh, sw), (dh, dw_), (H_out, W_out) = kernel, stride, dilation, out_size
+    N, rows, _ = cols.shape
+    C = rows // (KH * KW)
+    (pt, pb), (pl, pr) = padding
+    x_pad = np.zeros((N, C, size[0] + pt + pb, size[1] + pl + pr), dtype=cols.dtype)
+    for n in range(N):
+        for c in range(C):
+            for m in range(KH):
+                for k in range(KW):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            x_pad[n, c, i * sh + m * dh, j * sw + k * dw_] += cols[n, (c * KH + m) * KW + k, i * W_out + j]
+    return crop(x_pad, padding)
+
+
+# ------------------------------------------------------------------------------ batch norm
+def _channel_stats(x, c):
+    """Mean and biased variance of the M = N*H*W values of channel c, summed one by one."""
+    N, _, H, W = x.shape
+    M = N * H * W
+    total = 0.0
+    for n in range(N):
+        for i in range(H):
+            for j in range(W):
+                total += x[n, c, i, j]
+    mean = total / M
+    squares = 0.0
+    for n in range(N):
+        for i in range(H):
+            for j in range(W):
+                squares += (x[n, c, i, j] - mean) ** 2
+    return mean, squares / M
+
+
+def batch_norm2d(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+    """y[n, c, i, j] = gamma[c] * (x[n, c, i, j] - mean_c) / sqrt(var_c + eps) + beta[c]
+
+    mean_c, var_c: batch statistics of channel c (training) or the running ones (eval).
+    x: (N, C, H, W) -> (y (N, C, H, W), new running_mean (C,) | None, new running_var (C,) | None)
+    """
+    N, C, H, W = x.shape
+    M = N * H * W
+    y = np.zeros_like(x)
+    new_mean = None if running_mean is None else np.array(running_mean, copy=True)
+    new_var = None if running_var is None else np.array(running_var, copy=True)
+    for c in range(C):
+        if training:
+            mean, var = _channel_stats(x, c)
+            if new_mean is not None:
+                new_mean[c] = (1 - momentum) * running_mean[c] + momentum * mean
+                new_var[c] = (1 - momentum) * running_var[c] + momentum * var * M / (M - 1)
+        else:
+            mean, var = running_mean[c], running_var[c]
+        scale = 1.0 if gamma is None else gamma[c]
+        shift = 0.0 if beta is None else beta[c]
+        for n in range(N):
+            for i in range(H):
+                for j in range(W):
+                    y[n, c, i, j] = scale * (x[n, c, i, j] - mean) / np.sqrt(var + eps) + shift
+    return y, new_mean, new_var
+
+
+def batch_norm2d_backward(dy, x, gamma, eps):
+    """Training-mode gradients, channel by channel (M = N*H*W, xhat = (x - mean)/sqrt(var + eps)):
+
+        dbeta[c]  = sum dy[n, c, i, j]
+        dgamma[c] = sum dy[n, c, i, j] * xhat[n, c, i, j]
+        dx[n, c, i, j] = gamma[c]/sqrt(var_c + eps) * (dy[n, c, i, j] - dbeta[c]/M - xhat[n, c, i, j]*dgamma[c]/M)
+
+    (the last two terms are the paths through mean_c and var_c, which depend on every x of c).
+    """
+    N, C, H, W = x.shape
+    M = N * H * W
+    dx = np.zeros_like(x)
+    dgamma = np.zeros(C, dtype=x.dtype)
+    dbeta = np.zeros(C, dtype=x.dtype)
+    for c in range(C):
+        mean, var = _channel_stats(x, c)
+        inv_std = 1.0 / np.sqrt(var + eps)
+        for n in range(N):
+            for i in range(H):
+                for j in range(W):
+                    dbeta[c] += dy[n, c, i, j]
+                    dgamma[c] += dy[n, c, i, j] * (x[n, c, i, j] - mean) * inv_std
+        scale = 1.0 if gamma is None else gamma[c]
+        for n in range(N):
+            for i in range(H):
+                for j in range(W):
+                    xhat = (x[n, c, i, j] - mean) * inv_std
+                    dx[n, c, i, j] = scale * inv_std * (dy[n, c, i, j] - dbeta[c] / M - xhat * dgamma[c] / M)
+    return dx, dgamma, dbeta

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from ._args import output_size
+from ..geometry import output_length
 
 _PARALLEL_MIN_ELEMENTS = 1 << 18     # smaller jobs are not worth a thread hand-off
 _CHUNK_BYTES = 1 << 20               # im2col block per GEMM: small enough to stay in cache
@@ -133,7 +133,7 @@ def _weight_matrix(w: np.ndarray) -> np.ndarray:
 
 
 def _out_size(in_size, kernel, stride, padding, dilation):
-    return tuple(output_size(n, k, s, p, d) for n, k, s, p, d in zip(in_size, kernel, stride, padding, dilation))
+    return tuple(output_length(n, k, s, p, d) for n, k, s, p, d in zip(in_size, kernel, stride, padding, dilation))
 
 
 def _as_4d(x, w, stride, padding, dilation):
@@ -320,3 +320,77 @@ def dense(x, w, b):
 def dense_backward(dy, x, w):
     """dy: (N, D_out) -> dx = dy @ w (N, D_in), dw = dy.T @ x (D_out, D_in), db = sum_n dy (D_out,)."""
     return dy @ w, dy.T @ x, dy.sum(axis=0)
+
+
+# -------------------------------------------------------------------------- im2col / col2im
+def _channel_first_windows(x_pad, kernel, stride, dilation, out_size):
+    """Read-only view (N, C, KH, KW, H_out, W_out) of every receptive field of channel-first ``x_pad``."""
+    N, C = x_pad.shape[:2]
+    (KH, KW), (sh, sw), (dh, dw), (H_out, W_out) = kernel, stride, dilation, out_size
+    sN, sC, sH, sW = x_pad.strides
+    return as_strided(x_pad, shape=(N, C, KH, KW, H_out, W_out),
+                      strides=(sN, sC, sH * dh, sW * dw, sH * sh, sW * sw), writeable=False)
+
+
+def im2col(x, kernel, stride, padding, dilation, out_size):
+    """x: (N, C, H, W) -> cols (N, C*KH*KW, H_out*W_out), as F.unfold: one strided view, one copy."""
+    x_pad = np.pad(x, ((0, 0), (0, 0), *padding))
+    windows = _channel_first_windows(x_pad, kernel, stride, dilation, out_size)
+    N, C = x.shape[:2]
+    return windows.reshape(N, C * kernel[0] * kernel[1], out_size[0] * out_size[1])
+
+
+def col2im(cols, size, kernel, stride, padding, dilation, out_size):
+    """cols (N, C*KH*KW, H_out*W_out) -> x (N, C, H, W), as F.fold: one strided add per kernel offset."""
+    (KH, KW), (sh, sw), (dh, dw), (H_out, W_out) = kernel, stride, dilation, out_size
+    N = cols.shape[0]
+    C = cols.shape[1] // (KH * KW)
+    blocks = cols.reshape(N, C, KH, KW, H_out, W_out)
+    (pt, pb), (pl, pr) = padding
+    x_pad = np.zeros((N, C, size[0] + pt + pb, size[1] + pl + pr), dtype=cols.dtype)
+    for m in range(KH):
+        for k in range(KW):
+            x_pad[:, :, m * dh:m * dh + sh * (H_out - 1) + 1:sh, k * dw:k * dw + sw * (W_out - 1) + 1:sw] += blocks[:, :, m, k]
+    return _crop(x_pad, padding)
+
+
+# ------------------------------------------------------------------------------ batch norm
+_CHANNEL_AXES = (0, 2, 3)
+
+
+def _per_channel(v):
+    """(C,) -> (1, C, 1, 1), to broadcast against (N, C, H, W)."""
+    return v[None, :, None, None]
+
+
+def batch_norm2d(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+    """x: (N, C, H, W) -> (y, new running_mean | None, new running_var | None); statistics over (N, H, W)."""
+    M = x.shape[0] * x.shape[2] * x.shape[3]
+    new_mean = new_var = None
+    if training:
+        mean = x.mean(axis=_CHANNEL_AXES)
+        var = x.var(axis=_CHANNEL_AXES)
+        if running_mean is not None:
+            new_mean = (1 - momentum) * running_mean + momentum * mean
+            new_var = (1 - momentum) * running_var + momentum * var * (M / (M - 1))
+    else:
+        mean, var = running_mean, running_var
+    scale = 1.0 / np.sqrt(var + eps)
+    if gamma is not None:
+        scale = gamma * scale
+    shift = -mean * scale if beta is None else beta - mean * scale
+    y = x * _per_channel(scale.astype(x.dtype)) + _per_channel(shift.astype(x.dtype))
+    return y, new_mean, new_var
+
+
+def batch_norm2d_backward(dy, x, gamma, eps):
+    """dy, x: (N, C, H, W), gamma: (C,)|None -> dx (N, C, H, W), dgamma (C,), dbeta (C,)."""
+    M = x.shape[0] * x.shape[2] * x.shape[3]
+    mean = x.mean(axis=_CHANNEL_AXES)
+    inv_std = 1.0 / np.sqrt(x.var(axis=_CHANNEL_AXES) + eps)
+    xhat = (x - _per_channel(mean)) * _per_channel(inv_std)
+    dbeta = dy.sum(axis=_CHANNEL_AXES)
+    dgamma = (dy * xhat).sum(axis=_CHANNEL_AXES)
+    scale = inv_std if gamma is None else gamma * inv_std
+    dx = _per_channel(scale) * (dy - _per_channel(dbeta / M) - xhat * _per_channel(dgamma / M))
+    return dx.astype(x.dtype, copy=False), dgamma, dbeta

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._args import check_ndim, check_shape, int_tuple, output_size, prepare, resolve_padding, shape_of
+from ..geometry import output_length
+from ._args import check_ndim, check_shape, int_tuple, prepare, resolve_padding, shape_of
 from ._dispatch import backend_module as _module
 
 
@@ -29,7 +30,7 @@ def _pool_geometry(op, x, kernel_size, stride, padding):
                 f"{op}: kernel_size={kernel} is larger than the padded input along {'HW'[dim]}: "
                 f"x.shape={xs} with padding {p} gives {padded}; expected a kernel of at most {padded}"
             )
-        out.append(output_size(size, k, s, p, 1))
+        out.append(output_length(size, k, s, p))
     return kernel, stride_t, pads, tuple(out)
 
 

@@ -147,3 +147,43 @@ def dense(x, w, b):
 def dense_backward(dy, x, w):
     """dy: (N, D_out) -> dx (N, D_in), dw (D_out, D_in), db (D_out,)."""
     return dy @ w, dy.t() @ x, dy.sum(dim=0)
+
+
+# -------------------------------------------------------------------------- im2col / col2im
+def im2col(x, kernel, stride, padding, dilation, out_size):
+    """x: (N, C, H, W) -> cols (N, C*KH*KW, H_out*W_out) via F.unfold (asymmetric padding via F.pad)."""
+    if _symmetric(padding):
+        return F.unfold(x, kernel, dilation, tuple(p for p, _ in padding), stride)
+    return F.unfold(F.pad(x, _flat_pad(padding)), kernel, dilation, 0, stride)
+
+
+def col2im(cols, size, kernel, stride, padding, dilation, out_size):
+    """cols (N, C*KH*KW, L) -> x (N, C, H, W) via F.fold (asymmetric padding: fold, then crop)."""
+    if _symmetric(padding):
+        return F.fold(cols, tuple(size), kernel, dilation, tuple(p for p, _ in padding), stride)
+    padded = tuple(n + before + after for n, (before, after) in zip(size, padding))
+    return _crop(F.fold(cols, padded, kernel, dilation, 0, stride), padding)
+
+
+# ------------------------------------------------------------------------------ batch norm
+def batch_norm2d(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+    """x: (N, C, H, W) -> (y, new running_mean | None, new running_var | None) via F.batch_norm
+    (on copies of the running arrays, which it updates; the caller writes them back)."""
+    new_mean = None if running_mean is None else running_mean.clone()
+    new_var = None if running_var is None else running_var.clone()
+    y = F.batch_norm(x, new_mean, new_var, gamma, beta, training, momentum, eps)
+    return y, new_mean, new_var
+
+
+def batch_norm2d_backward(dy, x, gamma, eps):
+    """dy, x: (N, C, H, W), gamma: (C,)|None -> dx (N, C, H, W), dgamma (C,), dbeta (C,) (no autograd)."""
+    dims = (0, 2, 3)
+    M = x.shape[0] * x.shape[2] * x.shape[3]
+    var, mean = torch.var_mean(x, dim=dims, correction=0, keepdim=True)
+    inv_std = torch.rsqrt(var + eps)
+    xhat = (x - mean) * inv_std
+    dbeta = dy.sum(dim=dims)
+    dgamma = (dy * xhat).sum(dim=dims)
+    scale = inv_std if gamma is None else gamma[None, :, None, None] * inv_std
+    dx = scale * (dy - dbeta[None, :, None, None] / M - xhat * dgamma[None, :, None, None] / M)
+    return dx, dgamma, dbeta

@@ -20,7 +20,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from course_lib.shapes import conv_output_size
+from course_lib.geometry import effective_kernel, output_length, resolve_padding
+from course_lib.shapes import conv_output_size, receptive_field
+from course_lib.validation import check_int, positive_int
 
 __all__ = [
     "UnitSpan",
@@ -53,32 +55,16 @@ def _to_numpy(x, name: str) -> np.ndarray:
     return arr
 
 
-def _check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
-    return int(value)
-
-
 def _window_geometry(kernel_size, stride, dilation, padding):
-    """Validated ``(kernel, stride, dilation, (pad_before, pad_after))`` for drawing one sliding window axis."""
-    k = _check_positive_int(kernel_size, "kernel_size")
-    s = _check_positive_int(stride, "stride")
-    d = _check_positive_int(dilation, "dilation")
-    return k, s, d, _pad_amounts(padding, k, d)
+    """Validated ``(kernel, stride, dilation, (pad_before, pad_after))`` for drawing one sliding window axis.
 
-
-def _pad_amounts(padding, kernel: int, dilation: int) -> tuple[int, int]:
-    """(before, after) zero padding for one axis; ``"same"`` puts the odd extra step after."""
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        total = dilation * (kernel - 1)
-        return total // 2, total - total // 2
-    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-        raise ValueError(f"padding: expected 'valid', 'same' or an int >= 0, got {padding!r}")
-    return int(padding), int(padding)
+    ``padding``: ``"valid"``, ``"same"`` (kept at any stride, as the explorer draws it), an int or
+    one ``((before, after),)`` pair.
+    """
+    k = positive_int(kernel_size, "kernel_size")
+    s = positive_int(stride, "stride")
+    d = positive_int(dilation, "dilation")
+    return k, s, d, resolve_padding(padding, (k,), None, (d,))[0]
 
 
 def _new_axes(ax, figsize):
@@ -118,23 +104,18 @@ def unit_input_spans(input_length: int, layers: Sequence[Sequence[int]]) -> list
     >>> [(s.start + 1, s.stop) for s in unit_input_spans(100, [(20, 10)])[0][:3]]
     [(1, 20), (11, 30), (21, 40)]
     """
-    n = _check_positive_int(input_length, "input_length")
+    n = positive_int(input_length, "input_length")
     if not layers:
         raise ValueError("layers: expected at least one (kernel, stride[, dilation]) tuple, got an empty list")
-    size, jump, out = 1, 1, []
-    for index, layer in enumerate(layers):
-        if len(layer) not in (2, 3):
-            raise ValueError(f"layers[{index}]: expected (kernel, stride) or (kernel, stride, dilation), got {layer!r}")
-        k = _check_positive_int(layer[0], f"layers[{index}] kernel")
-        s = _check_positive_int(layer[1], f"layers[{index}] stride")
-        d = _check_positive_int(layer[2], f"layers[{index}] dilation") if len(layer) == 3 else 1
-        span = d * (k - 1) + 1
+    fields = receptive_field(layers)  # validates every layer; r_l and j_l
+    out = []
+    for index, (layer, field) in enumerate(zip(layers, fields)):
+        dilation = layer[2] if len(layer) == 3 else 1
+        span = effective_kernel(layer[0], dilation)
         if span > n:
             raise ValueError(f"layers[{index}]: window of {span} steps does not fit the {n} steps coming in")
-        n = (n - span) // s + 1
-        size = size + d * (k - 1) * jump
-        jump = jump * s
-        out.append([UnitSpan(index + 1, u, u * jump, u * jump + size) for u in range(n)])
+        n = output_length(n, layer[0], layer[1], (0, 0), dilation)
+        out.append([UnitSpan(index + 1, u, u * field.jump, u * field.jump + field.size) for u in range(n)])
     return out
 
 
@@ -154,8 +135,8 @@ def plot_sliding_window_1d(signal, kernel_size: int, stride: int = 1, padding=0,
         raise ValueError(f"signal: expected shape (L,), got {x.shape}")
     k, s, d, (before, after) = _window_geometry(kernel_size, stride, dilation, padding)
     padded = np.concatenate([np.zeros(before), x, np.zeros(after)])
-    span = d * (k - 1) + 1
-    n_out = (padded.size - span) // s + 1 if padded.size >= span else 0
+    span = effective_kernel(k, d)
+    n_out = output_length(x.size, k, s, (before, after), d)
     if n_out <= 0:
         raise ValueError(f"kernel_size: a window of {span} steps does not fit {padded.size} padded steps")
     if not 0 <= position < n_out:
@@ -191,9 +172,8 @@ def plot_sliding_window_2d(image, kernel_size: int, stride: int = 1, padding=0, 
         raise ValueError(f"image: expected shape (H, W), got {x.shape}")
     k, s, d, (before, after) = _window_geometry(kernel_size, stride, dilation, padding)
     padded = np.pad(x, ((before, after), (before, after)))
-    span = d * (k - 1) + 1
-    n_rows = (padded.shape[0] - span) // s + 1 if padded.shape[0] >= span else 0
-    n_cols = (padded.shape[1] - span) // s + 1 if padded.shape[1] >= span else 0
+    span = effective_kernel(k, d)
+    n_rows, n_cols = (output_length(size, k, s, (before, after), d) for size in x.shape)
     if n_rows <= 0 or n_cols <= 0:
         raise ValueError(f"kernel_size: a window of {span}x{span} does not fit the padded {padded.shape} input")
     i, j = position
@@ -387,10 +367,7 @@ def plot_param_counts(counts: Mapping[str, int], title: str = "Parameters per mo
     names = list(counts)
     values = []
     for name in names:
-        value = counts[name]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"counts[{name!r}]: expected a non-negative int, got {value!r}")
-        values.append(int(value))
+        values.append(check_int(counts[name], f"counts[{name!r}]", minimum=0))
     fig, ax = _new_axes(ax, (1.6 * len(names) + 2.5, 3.4))
     bars = ax.bar(range(len(names)), values, color="0.75", edgecolor="black")
     for index, bar in enumerate(bars):
@@ -420,8 +397,8 @@ def plot_filter_responses_1d(signal, responses, kernel_size: int, stride: int = 
         resp = resp[None]
     if resp.ndim != 2:
         raise ValueError(f"responses: expected shape (C, L_out), got {resp.shape}")
-    k = _check_positive_int(kernel_size, "kernel_size")
-    s = _check_positive_int(stride, "stride")
+    k = positive_int(kernel_size, "kernel_size")
+    s = positive_int(stride, "stride")
     expected = conv_output_size(sig.size, k, s)
     if resp.shape[1] != expected:
         raise ValueError(f"responses: expected L_out = (L - kernel_size)//stride + 1 = {expected}, got {resp.shape[1]}")

@@ -32,7 +32,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from course_lib.viz.conv import _pad_amounts
+from course_lib import shapes
+from course_lib.geometry import effective_kernel, output_length, resolve_padding
+from course_lib.validation import check_int
 
 __all__ = ["ConvExplorer", "default_image", "default_signal", "kernel_bank", "ACTIVATIONS"]
 
@@ -148,17 +150,15 @@ class ConvExplorer:
         style = {"description_width": "110px"}
         layout = widgets.Layout(width="330px")
 
-        def slider(description, value, lo, hi):
-            if not (isinstance(value, (int, np.integer)) and lo <= value <= hi):
-                raise ValueError(f"{description.rstrip(':').lower().replace(' ', '_')}: expected an int in "
-                                 f"{lo}..{hi}, got {value!r}")
-            return widgets.IntSlider(value=int(value), min=lo, max=hi, description=description,
+        def slider(name, description, value, lo, hi):
+            value = check_int(value, name, minimum=lo, maximum=hi, where="ConvExplorer")
+            return widgets.IntSlider(value=value, min=lo, max=hi, description=description,
                                      style=style, layout=layout, continuous_update=False)
 
-        self.kernel = slider("kernel size", kernel_size, 1, max_kernel)
-        self.filters = slider("filters", n_filters, 1, MAX_FILTERS)
-        self.stride = slider("stride", stride, 1, max_stride)
-        self.dilation = slider("dilation", dilation, 1, 3)
+        self.kernel = slider("kernel_size", "kernel size", kernel_size, 1, max_kernel)
+        self.filters = slider("n_filters", "filters", n_filters, 1, MAX_FILTERS)
+        self.stride = slider("stride", "stride", stride, 1, max_stride)
+        self.dilation = slider("dilation", "dilation", dilation, 1, 3)
         self.padding = widgets.Dropdown(options=PADDING_OPTIONS, value=padding, description="padding",
                                         style=style, layout=layout)
         self.activation = widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation",
@@ -196,24 +196,25 @@ class ConvExplorer:
     @property
     def pads(self) -> tuple[int, int]:
         """(before, after) zero padding per axis for the current settings."""
-        return _pad_amounts(self.padding.value, self.kernel.value, self.dilation.value)
+        return resolve_padding(self.padding.value, (self.kernel.value,), None, (self.dilation.value,))[0]
 
     @property
     def span(self) -> int:
         """Receptive field of one output unit along one axis: d·(k − 1) + 1."""
-        return self.dilation.value * (self.kernel.value - 1) + 1
+        return effective_kernel(self.kernel.value, self.dilation.value)
 
     @property
     def n_out(self) -> int:
         """Output length per axis: ⌊(n + p_before + p_after − d·(k − 1) − 1) / s⌋ + 1 (0 if it does not fit)."""
-        before, after = self.pads
-        room = self.n + before + after - self.span
-        return room // self.stride.value + 1 if room >= 0 else 0
+        return max(self._raw_n_out(), 0)
+
+    def _raw_n_out(self) -> int:
+        return output_length(self.n, self.kernel.value, self.stride.value, self.pads, self.dilation.value)
 
     @property
     def params(self) -> int:
         """Weights + biases of the layer: filters × (k^ndim · C_in + 1), with C_in = 1."""
-        return self.filters.value * (self.kernel.value ** self.ndim + 1)
+        return shapes.conv_params(1, self.filters.value, (self.kernel.value,) * self.ndim)
 
     def unit_index(self) -> tuple[int, ...]:
         """The chosen output unit as (i,) in 1D or (row, col) in 2D (row-major over the output)."""
@@ -297,7 +298,7 @@ class ConvExplorer:
         before, after = self.pads
         n, n_out = self.n, self.n_out
         axis = "per axis " if self.ndim == 2 else ""
-        raw = (n + before + after - d * (k - 1) - 1) // s + 1
+        raw = self._raw_n_out()
         result = f"<b>{n_out}</b>" if raw > 0 else f"{raw} → <b>0</b> (no position fits)"
         lines = [
             f"<b>Output size {axis}</b>n_out = ⌊(n + p_before + p_after − d·(k − 1) − 1) / s⌋ + 1 "
