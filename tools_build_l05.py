@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib import data, ops, shapes, train
-from course_lib.nn import models, modern
+from course_lib.nn import counting, models, modern
 from course_lib.viz.training import plot_history
 from course_lib.widgets.quiz import Quiz, MultipleChoice, Numeric
 
@@ -536,40 +536,17 @@ md(r"""
 
 `course_lib.nn.modern.ModernCNN` puts the pieces together: a 3×3 stem conv, four depthwise-separable residual blocks
 (two of them halve the map with stride 2 and use projection shortcuts), BN everywhere, global average pooling and one
-dense layer. Its layer list, with shapes, parameters and multiply-adds per layer:
+dense layer. Its layer list, with shapes, parameters and multiply-adds per layer (`course_lib.nn.counting` reads each layer of a model
+as a `shapes` spec during one forward pass):
 """)
 
 code(r"""
-def layer_table(model, size=28):
-    "Rows (name, output shape, parameters, multiply-adds) for every conv and dense layer, from one forward pass."
-    rows = []
-
-    def record(name):
-        def hook(module, inputs, output):
-            if isinstance(module, nn.Conv2d):
-                spec = {"kind": "conv", "c_in": module.in_channels, "c_out": module.out_channels, "groups": module.groups,
-                        "kernel": module.kernel_size, "output_size": tuple(output.shape[2:]), "bias": module.bias is not None}
-            else:
-                spec = {"kind": "dense", "n_in": module.in_features, "n_out": module.out_features}
-            rows.append((name, tuple(output.shape[1:]), shapes.param_count(module), macs(spec)))
-        return hook
-
-    handles = [m.register_forward_hook(record(name)) for name, m in model.named_modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(1, 1, size, size))
-    for handle in handles:
-        handle.remove()
-    return rows
-
-
 modern_net = modern.ModernCNN()
-rows = layer_table(modern_net)
+rows = counting.layer_rows(modern_net, (1, 1, 28, 28))     # one forward pass, each layer read as a shapes spec
 print(f"{'layer':<28}{'output':>16}{'params':>9}{'mult-adds':>12}")
-for name, shape, params, mult_adds in rows:
-    print(f"{name:<28}{str(shape):>16}{params:>9,}{mult_adds:>12,}")
-print(f"{'(+ BatchNorm: 2 per channel)':<28}{'':>16}{shapes.param_count(modern_net) - sum(r[2] for r in rows):>9,}")
+for row in rows:
+    print(f"{row.name:<28}{str(row.output_shape):>16}{row.parameters:>9,}{row.mult_adds:>12,}")
+print(f"{'(+ BatchNorm: 2 per channel)':<28}{'':>16}{shapes.param_count(modern_net) - sum(r.parameters for r in rows):>9,}")
 """)
 
 code(r"""
@@ -581,7 +558,7 @@ for name, make, settings in [("lesson 04 MnistCNN", models.MnistCNN, FIT), ("Mod
     start = time.perf_counter()
     train.fit(model, (x_train, y_train), None, progress=False, **settings)
     seconds = time.perf_counter() - start
-    results[name] = dict(parameters=shapes.param_count(model), mult_adds=sum(r[3] for r in layer_table(model)),
+    results[name] = dict(parameters=shapes.param_count(model), mult_adds=counting.mult_adds(model),
                          accuracy=train.evaluate(model, (x_test, y_test))["accuracy"], seconds=seconds)
 print(f"{'network':<20}{'parameters':>12}{'mult-adds':>14}{'held-out acc':>14}{'train time':>12}")
 for name, r in results.items():

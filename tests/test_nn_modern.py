@@ -9,31 +9,12 @@ import torch
 from torch import nn
 
 from course_lib import shapes
+from course_lib.nn.counting import layer_rows, mult_adds
 from course_lib.nn.models import MnistCNN, count_parameters
 from course_lib.nn.modern import ModernCNN, SeparableBlock, SeparableConv
 from course_lib.study import load_decks
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def mult_adds(model: nn.Module, size: int = 28) -> int:
-    """Multiply-adds of every conv and dense layer for one (1, 1, size, size) input, via shapes.flop_count."""
-    specs = []
-
-    def hook(module, inputs, output):
-        if isinstance(module, nn.Conv2d):
-            specs.append({"kind": "conv", "c_in": module.in_channels, "c_out": module.out_channels,
-                          "kernel": module.kernel_size, "groups": module.groups, "output_size": tuple(output.shape[2:])})
-        else:
-            specs.append({"kind": "dense", "n_in": module.in_features, "n_out": module.out_features})
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(1, 1, size, size))
-    for handle in handles:
-        handle.remove()
-    return shapes.flop_count(specs, unit="mac")
 
 
 @pytest.mark.parametrize("c_in, c_out, stride, size, expected", [(8, 16, 1, 10, 10), (8, 16, 2, 10, 5), (8, 8, 2, 7, 4)])
@@ -120,3 +101,26 @@ def test_blocks_refuse_bad_arguments(args, match):
 def test_modern_cnn_checks_its_input_shape():
     with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
         ModernCNN()(torch.randn(2, 3, 28, 28))
+
+
+def test_layer_rows_match_the_hand_count_of_lesson_04s_cnn():
+    rows = layer_rows(MnistCNN())
+    assert [r.name for r in rows] == ["conv1", "conv2", "head.1", "head.4"]
+    assert [r.output_shape for r in rows] == [(32, 28, 28), (64, 28, 28), (128,), (10,)]
+    assert [r.parameters for r in rows] == [32 * 9 + 32, 64 * 32 * 9 + 64, 12544 * 128 + 128, 128 * 10 + 10]
+    assert mult_adds(MnistCNN()) == 28 * 28 * 32 * 9 + 28 * 28 * 64 * 32 * 9 + 12544 * 128 + 128 * 10
+
+
+def test_layer_rows_count_groups_and_agree_with_torch_parameters():
+    model = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), nn.Conv2d(8, 16, 1), nn.Flatten(),
+                          nn.Linear(16 * 5 * 5, 3))
+    rows = layer_rows(model, (2, 8, 5, 5))
+    assert [r.mult_adds for r in rows] == [25 * 8 * 9, 25 * 16 * 8, 400 * 3]
+    assert sum(r.parameters for r in rows) == count_parameters(model)
+
+
+@pytest.mark.parametrize("model, shape, error", [(None, (1, 1, 28, 28), TypeError), (MnistCNN(), (1, 0, 28), ValueError),
+                                                 (MnistCNN(), "28", ValueError), (MnistCNN(), (1, True), ValueError)])
+def test_layer_rows_refuse_bad_arguments(model, shape, error):
+    with pytest.raises(error, match="model|input_shape"):
+        layer_rows(model, shape)
