@@ -12,6 +12,10 @@ ENV_VAR = "COURSE_LIB_DEVICE"
 _KNOWN = ("cpu", "cuda", "mps")
 
 
+class DeviceChoiceError(ValueError):
+    """The device asked for (argument or ``$COURSE_LIB_DEVICE``) is unknown or not available here."""
+
+
 def _mps_available(torch) -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
@@ -33,14 +37,15 @@ def choose_device(prefer: str | None = None):
         "cpu": True,
     }
     if wanted is not None:
-        kind = wanted.split(":", 1)[0]  # "cuda:1" names a CUDA device by index
-        if kind not in _KNOWN:
-            raise ValueError(
-                f"device: expected one of {', '.join(_KNOWN)} (from the argument or ${ENV_VAR}), got {wanted!r}"
+        kind, _, index = wanted.partition(":")  # "cuda:1" names a CUDA device by index
+        if kind not in _KNOWN or (index and not index.isdigit()):
+            raise DeviceChoiceError(
+                f"device: expected one of {', '.join(_KNOWN)}, optionally with an index such as cuda:1 "
+                f"(from the argument or ${ENV_VAR}), got {wanted!r}"
             )
         if not available[kind]:
             have = ", ".join(name for name in _KNOWN if available[name])
-            raise ValueError(f"device: {wanted!r} was asked for but is not available here; available: {have}")
+            raise DeviceChoiceError(f"device: {wanted!r} was asked for but is not available here; available: {have}")
         return torch.device(wanted)
     for name in ("cuda", "mps"):
         if available[name]:

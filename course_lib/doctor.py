@@ -51,10 +51,16 @@ def check_packages(names=REQUIRED_PACKAGES) -> list[Finding]:
 
 def check_device() -> Finding:
     try:
-        from course_lib.device import describe_device
-
-        return Finding("device", True, describe_device())
+        from course_lib.device import ENV_VAR, DeviceChoiceError, describe_device
     except Exception as error:  # torch missing or broken
+        return Finding("device", False, f"cannot choose a device: {error}", INSTALL_FIX)
+    try:
+        return Finding("device", True, describe_device())
+    except DeviceChoiceError as error:  # a setting, not a broken install
+        return Finding("device", False, str(error),
+                       f"unset ${ENV_VAR} (the course then picks CUDA, Apple MPS or the CPU by itself) "
+                       "or set it to one of the available devices")
+    except Exception as error:  # torch broken
         return Finding("device", False, f"cannot choose a device: {error}", INSTALL_FIX)
 
 

@@ -11,6 +11,7 @@ import math
 from typing import Mapping
 
 from .feedback import Diagnosis, fail, passed
+from .outputs import safe_repr
 
 __all__ = ["answer_digest", "check_answer"]
 
@@ -58,15 +59,15 @@ def check_answer(check_id: str, value, digest: str, mistakes: Mapping[str, tuple
         fail(check_id, Diagnosis("missing", "Replace the placeholder with your number."))
     try:
         float(value)
-    except (TypeError, ValueError, OverflowError):
-        fail(check_id, Diagnosis("not_a_number", f"Your answer {value!r} is not a number."))
+    except Exception:  # noqa: BLE001 - a learner's object decides what float() does
+        fail(check_id, Diagnosis("not_a_number", f"Your answer {safe_repr(value)} is not a number."))
     if not math.isfinite(float(value)):
-        fail(check_id, Diagnosis("not_a_number", f"Your answer {value!r} is not a finite number."))
+        fail(check_id, Diagnosis("not_a_number", f"Your answer {safe_repr(value)} is not a finite number."))
     if digest in {_digest_of(text, check_id) for text in _canonical_forms(value)}:
         passed(check_id, "correct.")
         return
     got = answer_digest(value, check_id)
     for wrong, texts in (mistakes or {}).items():
         if got == wrong:
-            fail(check_id, Diagnosis("known_mistake", f"{value!r} is a common wrong answer. {texts[0]}", tuple(texts[1:]) + ((hint,) if hint else ())))
-    fail(check_id, Diagnosis("wrong_answer", f"{value!r} is not right.", (hint,) if hint else ()))
+            fail(check_id, Diagnosis("known_mistake", f"{safe_repr(value)} is a common wrong answer. {texts[0]}", tuple(texts[1:]) + ((hint,) if hint else ())))
+    fail(check_id, Diagnosis("wrong_answer", f"{safe_repr(value)} is not right.", (hint,) if hint else ()))

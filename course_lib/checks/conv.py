@@ -17,6 +17,7 @@ from course_lib.shapes import conv_output_size
 from . import reference as ref
 from .diagnose import Case, describe_shape, run_cases
 from .feedback import Diagnosis, fail, not_implemented, passed
+from .outputs import describe_exception, real_number, safe_repr
 
 __all__ = [
     "check_output_size",
@@ -127,16 +128,20 @@ def check_output_size(fn: Callable, check_id: str = "output_size") -> None:
         except NotImplementedError:
             not_implemented(check_id, "output_size")
         except Exception as exc:  # noqa: BLE001
-            fail(check_id, Diagnosis("raised", f"{call} raised {type(exc).__name__}: {exc}.",
+            fail(check_id, Diagnosis("raised", f"{call} raised {describe_exception(exc)}.",
                                      ("Accept the keyword arguments stride= and padding=.",)))
         if got is None:
             fail(check_id, Diagnosis("returned_none", f"{call} returned None: did you forget `return`?"))
-        if isinstance(got, float) or (hasattr(got, "dtype") and np.issubdtype(np.asarray(got).dtype, np.floating)):
-            if float(got) != int(float(got)):
+        got, problem = real_number(got)
+        if got is None:
+            fail(check_id, Diagnosis("not_a_number", f"{call} returned {problem}. Expected one whole number, here {expected}.",
+                                     (f"The formula: {FORMULA}.",)))
+        if isinstance(got, float):
+            if got != int(got):
                 fail(check_id, Diagnosis("true_division", f"{call} returned {got!r}, a fraction: use floor division //, "
                                          f"because a window that does not fit is dropped. Expected {expected}.",
                                          ("(n + 2*padding - kernel) // stride + 1",)))
-            if float(got) == expected:
+            if got == expected:
                 float_seen = call
                 continue
         if got == expected:
@@ -155,7 +160,7 @@ def check_output_size(fn: Callable, check_id: str = "output_size") -> None:
             key, message = "hard_coded", "You return the example's answer for every input: compute it from the arguments."
         else:
             key, message = guesses.get(got, ("wrong_value", "That does not match the formula."))
-        fail(check_id, Diagnosis(key, f"{call} returned {got}, expected {expected}. {message}",
+        fail(check_id, Diagnosis(key, f"{call} returned {safe_repr(got)}, expected {expected}. {message}",
                                  (f"The formula: {FORMULA}.",
                                   f"Here: ({n} + 2*{p} - {k}) // {s} + 1 = {expected}.")))
     if float_seen is not None:

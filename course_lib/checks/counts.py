@@ -16,6 +16,7 @@ import numpy as np
 from course_lib.shapes import conv_output_size
 
 from .feedback import Diagnosis, fail, not_implemented, passed
+from .outputs import describe_exception, real_number, safe_repr
 
 __all__ = ["check_dense_params", "check_conv_params", "check_dense_flops", "check_conv1d_flops", "check_integer_function"]
 
@@ -34,13 +35,12 @@ def check_integer_function(check_id: str, fn: Callable, name: str, rows: list, m
         except NotImplementedError:
             not_implemented(check_id, name)
         except Exception as exc:  # noqa: BLE001
-            fail(check_id, Diagnosis("raised", f"{call} raised {type(exc).__name__}: {exc}.", (explain,)))
+            fail(check_id, Diagnosis("raised", f"{call} raised {describe_exception(exc)}.", (explain,)))
         if got is None:
             fail(check_id, Diagnosis("returned_none", f"{call} returned None: did you forget `return`?"))
-        try:
-            value = float(got)
-        except (TypeError, ValueError):
-            fail(check_id, Diagnosis("not_a_number", f"{call} returned {type(got).__name__}, expected a number."))
+        value, problem = real_number(got)  # ints stay exact: a huge int is compared, not overflowed
+        if value is None:
+            fail(check_id, Diagnosis("not_a_number", f"{call} returned {problem}. Expected a number, here {expected}.", (explain,)))
         if value == expected:
             if index == 0:
                 first = value
@@ -49,11 +49,11 @@ def check_integer_function(check_id: str, fn: Callable, name: str, rows: list, m
         known.pop(expected, None)
         if value in known:
             d = known[value]
-            fail(check_id, Diagnosis(d.key, f"{call} returned {got}, expected {expected}. {d.message}", d.hints + (explain,)))
+            fail(check_id, Diagnosis(d.key, f"{call} returned {safe_repr(value)}, expected {expected}. {d.message}", d.hints + (explain,)))
         if first is not None and value == first:
-            fail(check_id, Diagnosis("hard_coded", f"{call} returned {got} - the example's answer - but expected {expected}: "
+            fail(check_id, Diagnosis("hard_coded", f"{call} returned {safe_repr(value)} - the example's answer - but expected {expected}: "
                                      "compute the count from the arguments instead of returning a fixed number.", (explain,)))
-        fail(check_id, Diagnosis("wrong_value", f"{call} returned {got}, expected {expected}.", (explain,)))
+        fail(check_id, Diagnosis("wrong_value", f"{call} returned {safe_repr(value)}, expected {expected}.", (explain,)))
     passed(check_id, f"{name} is right on {len(rows)} cases.")
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .feedback import Diagnosis, fail, not_implemented
+from .outputs import describe_exception, real_array
 
 __all__ = ["Case", "run_cases", "as_array", "close", "describe_shape"]
 
@@ -40,14 +41,9 @@ def describe_shape(shape: tuple) -> str:
 
 
 def as_array(value: Any) -> np.ndarray | None:
-    """The learner's output as a float64 array (torch tensors detached), or None if impossible."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        value = value.detach().cpu().numpy()
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    return arr
+    """The learner's output as a float64 array (torch tensors detached), or None if impossible
+    (see :func:`course_lib.checks.outputs.real_array` for why)."""
+    return real_array(value)[0]
 
 
 def _call(fn: Callable, case: Case):
@@ -91,15 +87,19 @@ def run_cases(
             where = traceback.extract_tb(exc.__traceback__)[-1]
             fail(check_id, Diagnosis(
                 "raised",
-                f"{call} raised {type(exc).__name__}: {exc} (line {where.lineno}: `{(where.line or '').strip()}`) on {case.label}.",
+                f"{call} raised {describe_exception(exc)} (line {where.lineno}: `{(where.line or '').strip()}`) on {case.label}.",
                 ("Print the shapes of the intermediate arrays just before that line.",
                  "Check that your slice bounds use the kernel size and the stride of this call, not the example's."),
             ))
         if raw is None:
             fail(check_id, Diagnosis("returned_none", f"{call} returned None: did you forget the `return` statement?"))
-        got = as_array(raw)
-        if got is None or got.dtype == object:
-            fail(check_id, Diagnosis("not_numeric", f"{call} returned a {type(raw).__name__} that is not a numeric array."))
+        got, problem = real_array(raw)
+        if got is None:
+            fail(check_id, Diagnosis(
+                "not_numeric",
+                f"{call} returned {problem}. Expected a NumPy array of real numbers of shape "
+                f"{describe_shape(case.expected.shape)} on {case.label}.",
+            ))
         expected = case.expected
         if (example_ok and not case.example and first_output is not None and got.shape == first_output.shape
                 and np.allclose(got, first_output) and not close(got, expected, rtol, atol)):

@@ -9,6 +9,7 @@ import numpy as np
 from . import reference as ref
 from .diagnose import Case, describe_shape, run_cases
 from .feedback import Diagnosis, fail, not_implemented, passed
+from .outputs import describe_exception, real_number
 
 __all__ = ["check_shift", "check_equivariance_gap", "reference_shift", "reference_gap"]
 
@@ -77,12 +78,11 @@ def check_equivariance_gap(fn: Callable, check_id: str = "equivariance_gap") -> 
         except NotImplementedError:
             not_implemented(check_id, "equivariance_gap")
         except Exception as exc:  # noqa: BLE001
-            fail(check_id, Diagnosis("raised", f"equivariance_gap(layer={name}, x, s={s}) raised {type(exc).__name__}: {exc}."))
+            fail(check_id, Diagnosis("raised", f"equivariance_gap(layer={name}, x, s={s}) raised {describe_exception(exc)}."))
         expected = reference_gap(layer, x, s)
-        try:
-            value = float(got)
-        except (TypeError, ValueError):
-            fail(check_id, Diagnosis("not_a_number", f"equivariance_gap must return one float, got {type(got).__name__}.",
+        value, problem = real_number(got)
+        if value is None:
+            fail(check_id, Diagnosis("not_a_number", f"equivariance_gap must return one float; it returned {problem}.",
                                      ("Reduce with np.max(np.abs(...)).",)))
         if abs(value - expected) <= 1e-6 * (1 + abs(expected)):
             continue

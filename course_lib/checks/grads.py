@@ -7,8 +7,9 @@ from typing import Callable
 import numpy as np
 
 from . import reference as ref
-from .diagnose import Case, as_array, close, describe_shape, run_cases
+from .diagnose import Case, close, describe_shape, run_cases
 from .feedback import Diagnosis, fail, not_implemented, passed
+from .outputs import describe_exception, real_array
 
 __all__ = ["check_max_pool2d", "check_max_pool2d_backward", "check_conv2d_backward", "check_numerical_gradient"]
 
@@ -101,16 +102,17 @@ def check_conv2d_backward(fn: Callable, check_id: str = "conv2d_backward") -> No
         except NotImplementedError:
             not_implemented(check_id, "conv2d_backward")
         except Exception as exc:  # noqa: BLE001
-            fail(check_id, Diagnosis("raised", f"{call} raised {type(exc).__name__}: {exc} on {label}.",
+            fail(check_id, Diagnosis("raised", f"{call} raised {describe_exception(exc)} on {label}.",
                                      ("Print the shapes of dy, the window you slice and w at the failing line.",)))
         if not isinstance(result, (tuple, list)) or len(result) != 3:
             fail(check_id, Diagnosis("not_a_triple", f"{call} must return a tuple (dx, dw, db); got {type(result).__name__}."))
-        got = [as_array(r) for r in result]
+        converted = [real_array(r) for r in result]
+        got = [g for g, _ in converted]
         exp = ref.conv2d_backward(dy, x, w, s, p)
         targets = {"dx": x.shape, "dw": w.shape, "db": (w.shape[0],)}
-        for name, g, e in zip(names, got, exp):
+        for name, (g, problem), e in zip(names, converted, exp):
             if g is None:
-                fail(check_id, Diagnosis("not_numeric", f"{name} is not a numeric array."))
+                fail(check_id, Diagnosis("not_numeric", f"{name} is {problem}; expected a real array of shape {describe_shape(e.shape)}."))
             if g.shape != e.shape:
                 swapped = [n for n, t in targets.items() if t == g.shape and n != name]
                 extra = ""
@@ -158,11 +160,14 @@ def check_numerical_gradient(fn: Callable, check_id: str = "numerical_gradient")
         except NotImplementedError:
             not_implemented(check_id, "numerical_gradient")
         except Exception as exc:  # noqa: BLE001
-            fail(check_id, Diagnosis("raised", f"numerical_gradient on f = {name} raised {type(exc).__name__}: {exc}.",
+            fail(check_id, Diagnosis("raised", f"numerical_gradient on f = {name} raised {describe_exception(exc)}.",
                                      ("Call f() with no arguments: it reads x, which you perturb in place.",)))
-        g = as_array(got)
-        if g is None or g.shape != x0.shape:
-            fail(check_id, Diagnosis("gradient_shape", f"numerical_gradient returned shape {None if g is None else describe_shape(g.shape)}"
+        g, problem = real_array(got)
+        if g is None:
+            fail(check_id, Diagnosis("not_numeric", f"numerical_gradient returned {problem}; expected a real array of shape "
+                                     f"{describe_shape(x0.shape)}, like x."))
+        if g.shape != x0.shape:
+            fail(check_id, Diagnosis("gradient_shape", f"numerical_gradient returned shape {describe_shape(g.shape)}"
                                      f" for x of shape {describe_shape(x0.shape)}: the gradient has the shape of x.",
                                      ("grad = np.zeros_like(x), then fill grad[idx] for every idx (np.ndindex(x.shape)).",)))
         if not np.array_equal(x, x0):

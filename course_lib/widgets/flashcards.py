@@ -27,6 +27,7 @@ from datetime import timedelta
 
 import ipywidgets as widgets
 
+from course_lib.study.args import count_arg
 from course_lib.study.decks import Card
 from course_lib.study.scheduler import Rating, format_interval, parse_rating, utc_now, as_utc
 from course_lib.study.text import to_html
@@ -69,8 +70,7 @@ class FlashcardReview(widgets.VBox):
         cards = list(cards)
         if not cards or not all(isinstance(c, Card) for c in cards):
             raise TypeError("cards: expected a non-empty list of course_lib.study.Card (from load_decks)")
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            raise ValueError(f"limit: expected a positive int or None, got {limit!r}")
+        limit = count_arg(limit, "limit", minimum=1, optional=True)
         if store is None:
             from course_lib.study.store import open_store
 
@@ -121,9 +121,9 @@ class FlashcardReview(widgets.VBox):
         self.status = widgets.HTML()
 
         for picker in (self.lesson_picker, self.tag_picker, self.shuffle_box):
-            picker.observe(lambda change: self.new_session(), names="value")
-        self.restart_button.on_click(lambda _: self.new_session())
-        self.reveal_button.on_click(lambda _: self.reveal())
+            picker.observe(lambda change: self._from_ui(self.new_session), names="value")
+        self.restart_button.on_click(lambda _: self._from_ui(self.new_session))
+        self.reveal_button.on_click(lambda _: self._from_ui(self.reveal))
         for rating, button in self.rating_buttons.items():
             button.on_click(lambda _, r=rating: self._on_rate_click(r))
 
@@ -156,6 +156,17 @@ class FlashcardReview(widgets.VBox):
         self.revealed = False
         self.reviewed = 0
         self.new_session()
+
+    def _from_ui(self, action, *args) -> None:
+        """Run a button's or key's action; a progress-store problem (busy, read-only, closed) is
+        shown under the card instead of being lost in the log. The card stays, so the learner
+        can try again: no review is lost."""
+        from course_lib.study.store_errors import ProgressStoreError
+
+        try:
+            action(*args)
+        except ProgressStoreError as exc:
+            self.status.value = f"<span style='color:#c0392b'>Not saved: {to_html(str(exc))}</span>"
 
     # -- session ---------------------------------------------------------------------------------
     def _now(self):
@@ -214,18 +225,19 @@ class FlashcardReview(widgets.VBox):
         card = self.current
         if card is None or self.revealed:
             return
+        now = self._now()
+        preview = self.store.preview(card.id, now=now)  # first: a store problem leaves the card unrevealed
         self.revealed = True
-        self.back_html.value = to_html(card.back)
-        if card.image is not None:
-            self.image.value = card.image.read_bytes()
+        image = _read_image(card)
+        self.back_html.value = to_html(card.back) + (f"<br><small><i>{image}</i></small>" if isinstance(image, str) else "")
+        if isinstance(image, bytes):
+            self.image.value = image
             self.image.format = card.image.suffix.lstrip(".").lower() or "png"
             self.image.layout.display = ""
         else:
             self.image.layout.display = "none"
         self.back_box.layout.display = ""
         self.reveal_button.disabled = True
-        now = self._now()
-        preview = self.store.preview(card.id, now=now)
         for rating, button in self.rating_buttons.items():
             button.disabled = False
             button.tooltip = f"next review in {format_interval(preview[rating] - now)}"
@@ -265,18 +277,23 @@ class FlashcardReview(widgets.VBox):
             return True
         if not self.revealed:
             return False
-        self.rate(action)
+        self._from_ui(self.rate, action)
         return True
 
     def _on_rate_click(self, rating) -> None:
         if self.revealed:
-            self.rate(rating)
+            self._from_ui(self.rate, rating)
 
     def rate(self, rating):
         """Record ``rating`` (Again/Hard/Good/Easy, 1-4 or a name) for the current card and move on.
         Returns the store's ReviewResult."""
         if self.current is None:
             raise RuntimeError("rate: there is no current card (the session is complete)")
+        if not self.revealed:
+            raise RuntimeError(
+                "rate: the answer is not shown yet; call reveal() first (a rating given before seeing "
+                "the answer would teach the scheduler nothing)"
+            )
         rating = parse_rating(rating)
         now = self._now()
         duration = int(1000 * (time.monotonic() - self._shown_at))
@@ -296,6 +313,16 @@ class FlashcardReview(widgets.VBox):
             f"FlashcardReview({len(self.cards)} cards, deck={self.lesson_picker.value or 'all'}, "
             f"tag={self.tag_picker.value or 'all'})"
         )
+
+
+def _read_image(card: Card) -> bytes | str | None:
+    """The card image's bytes, None without an image, or a note saying why it cannot be shown."""
+    if card.image is None:
+        return None
+    try:
+        return card.image.read_bytes()
+    except OSError as exc:
+        return f"(The image {card.image.name} could not be shown: {exc.strerror or exc}. Reload the decks.)"
 
 
 class ProgressPanel(widgets.VBox):

@@ -23,9 +23,50 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 
+from course_lib.study.args import describe
 from course_lib.study.text import to_html
 
-__all__ = ["Quiz", "MultipleChoice", "Numeric", "Ordering", "QuestionView"]
+__all__ = ["Quiz", "MultipleChoice", "Numeric", "Ordering", "QuestionView", "QuestionIndexError"]
+
+
+class QuestionIndexError(ValueError, IndexError):
+    """An index (question, option) outside the range there is; a ValueError with a plain message."""
+
+
+def _index_arg(value, name: str, count: int, what: str, from_end: bool = False) -> int:
+    """``value`` as an index 0..count-1 (numpy ints accepted, bools refused); with ``from_end``
+    a negative index counts from the end, as in a list."""
+    low = -count if from_end else 0
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value < count:
+        raise QuestionIndexError(f"{name}: expected {what} index 0..{count - 1}, got {describe(value)}")
+    return int(value) % count
+
+
+def _strings(values, name: str) -> list[str]:
+    """``values`` (a list or tuple of at least two strings) as a list."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise ValueError(
+            f"{name}: expected a list of at least two strings, got {describe(values)}"
+            + (" (a single string would be split into letters)" if isinstance(values, str) else "")
+        )
+    if len(values) < 2 or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{name}: expected at least two strings, got {list(values)!r}")
+    return list(values)
+
+
+def _check_text(value, name: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a string, got {describe(value)}")
+
+
+def _finite(value) -> bool:
+    """A finite real number (numpy scalars too; bools and ints too big for a float are not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclass
@@ -38,15 +79,14 @@ class MultipleChoice:
     explanation: str = ""
 
     def __post_init__(self):
-        self.options = list(self.options)
-        if len(self.options) < 2 or not all(isinstance(o, str) for o in self.options):
-            raise ValueError(f"options: expected at least two strings, got {self.options!r}")
+        _check_text(self.prompt, "prompt")
+        _check_text(self.explanation, "explanation")
+        self.options = _strings(self.options, "options")
         if isinstance(self.answer, str):
             if self.answer not in self.options:
                 raise ValueError(f"answer: expected one of the options {self.options}, got {self.answer!r}")
             self.answer = self.options.index(self.answer)
-        if not isinstance(self.answer, int) or not 0 <= self.answer < len(self.options):
-            raise ValueError(f"answer: expected an option index 0..{len(self.options) - 1}, got {self.answer!r}")
+        self.answer = _index_arg(self.answer, "answer", len(self.options), "an option")
 
     def is_correct(self, value) -> bool:
         return value == self.answer
@@ -65,11 +105,13 @@ class Numeric:
     explanation: str = ""
 
     def __post_init__(self):
+        _check_text(self.prompt, "prompt")
+        _check_text(self.explanation, "explanation")
         # numbers.Real also accepts numpy scalars (np.int64 answers from computed shapes)
-        if isinstance(self.answer, bool) or not isinstance(self.answer, numbers.Real) or not math.isfinite(self.answer):
-            raise ValueError(f"answer: expected a finite number, got {self.answer!r}")
-        if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, numbers.Real) or not self.tolerance >= 0:
-            raise ValueError(f"tolerance: expected a non-negative number, got {self.tolerance!r}")
+        if not _finite(self.answer):
+            raise ValueError(f"answer: expected a finite number, got {describe(self.answer)}")
+        if not _finite(self.tolerance) or not self.tolerance >= 0:
+            raise ValueError(f"tolerance: expected a non-negative number, got {describe(self.tolerance)}")
 
     def is_correct(self, value) -> bool:
         return value is not None and abs(float(value) - float(self.answer)) <= float(self.tolerance)
@@ -89,9 +131,9 @@ class Ordering:
     seed: int = 0
 
     def __post_init__(self):
-        self.items = list(self.items)
-        if len(self.items) < 2 or not all(isinstance(i, str) for i in self.items):
-            raise ValueError(f"items: expected at least two strings, got {self.items!r}")
+        _check_text(self.prompt, "prompt")
+        _check_text(self.explanation, "explanation")
+        self.items = _strings(self.items, "items")
         if len(set(self.items)) != len(self.items):
             raise ValueError(f"items: expected distinct strings, got {self.items!r}")
 
@@ -190,14 +232,14 @@ class QuestionView(widgets.VBox):
         if isinstance(q, MultipleChoice):
             if isinstance(value, str) and value in q.options:
                 value = q.options.index(value)
-            if not isinstance(value, int) or not 0 <= value < len(q.options):
-                raise ValueError(f"value: expected an option index 0..{len(q.options) - 1} or option text, got {value!r}")
-            self.choice.value = value
+            self.choice.value = _index_arg(value, "value", len(q.options), "an option")
         elif isinstance(q, Numeric):
             self.number_text.value = str(value)
         else:
-            if sorted(value) != sorted(q.items):
-                raise ValueError(f"value: expected a reordering of {q.items}, got {value!r}")
+            if not isinstance(value, (list, tuple)) or sorted(map(str, value)) != sorted(q.items) or not all(
+                isinstance(v, str) for v in value
+            ):
+                raise ValueError(f"value: expected a reordering of {q.items}, got {describe(value)}")
             self.order = list(value)
             self._render_order()
 
@@ -243,6 +285,12 @@ class Quiz(widgets.VBox):
     the quiz)."""
 
     def __init__(self, questions, title: str | None = None, *, record_as: str | None = None, store=None):
+        if isinstance(questions, (str, bytes, dict)) or not hasattr(questions, "__iter__"):
+            raise TypeError(f"questions: expected a list of questions, got {describe(questions)}")
+        if title is not None:
+            _check_text(title, "title")
+        if record_as is not None:
+            _check_text(record_as, "record_as")
         questions = list(questions)
         if not questions:
             raise ValueError("questions: expected at least one question, got an empty list")
@@ -256,9 +304,7 @@ class Quiz(widgets.VBox):
         self._update_score()
 
     def _index(self, i: int) -> int:
-        if not isinstance(i, int) or not -len(self.views) <= i < len(self.views):
-            raise IndexError(f"i: expected a question index 0..{len(self.views) - 1}, got {i!r}")
-        return i % len(self.views)
+        return _index_arg(i, "i", len(self.views), "a question", from_end=True)
 
     def answer(self, i: int, value, check: bool = True):
         """Answer question ``i`` (0-based) and, by default, check it; returns True/False/None."""
