@@ -1,4 +1,5 @@
-"""The maths of the course: convolution, pooling, locally connected and dense layers.
+"""The maths of the course: convolution (grouped, depthwise, transposed), im2col, batch norm,
+pooling, locally connected and dense layers.
 
 Every op comes in three backends that compute the same numbers:
 
@@ -20,7 +21,8 @@ Output size along each spatial dimension (``n`` input size, ``K`` kernel, ``s`` 
 dimension), ``"valid"`` (= 0) or ``"same"`` (``n_out = n``; needs stride 1, as in PyTorch;
 with an even effective kernel the extra zero goes after).
 
-Modules: ``conv``, ``pooling``, ``locally_connected``, ``dense`` (the public functions:
+Modules: ``conv``, ``transposed``, ``im2col``, ``batchnorm``, ``pooling``,
+``locally_connected``, ``dense`` (the public functions:
 argument checks, then dispatch); ``loops``, ``numpy_backend``, ``torch_backend`` (one
 implementation of every op per backend); ``_args`` (validation and padding normalisation).
 
@@ -36,14 +38,19 @@ Example::
 from __future__ import annotations
 
 from ._args import BACKENDS
+from .batchnorm import batch_norm2d, batch_norm2d_backward
 from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from .dense import dense, dense_backward
+from .im2col import col2im, im2col
 from .locally_connected import locally_connected1d, locally_connected1d_backward
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+from .transposed import conv_transpose1d, conv_transpose1d_backward, conv_transpose2d, conv_transpose2d_backward
 
 __all__ = [
     "BACKENDS",
     "conv1d", "conv2d", "conv1d_backward", "conv2d_backward",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose1d_backward", "conv_transpose2d_backward",
+    "im2col", "col2im", "batch_norm2d", "batch_norm2d_backward",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "locally_connected1d", "locally_connected1d_backward",
     "dense", "dense_backward",

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..geometry import effective_kernel, output_length
 from ..geometry import resolve_padding as _resolve_padding
-from ..validation import int_tuple
+from ..validation import check_int, int_tuple
 
 BACKENDS = ("auto", "loops", "numpy", "torch")
 _DIM_NAMES = {1: ("L",), 2: ("H", "W")}
@@ -187,27 +187,74 @@ class ConvGeometry:
     kernel: tuple[int, ...]
     in_size: tuple[int, ...]
     out_size: tuple[int, ...]
+    groups: int = 1
 
 
-def conv_geometry(op: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, dilation: Any,
-                  n: int) -> ConvGeometry:
-    """Check shapes of ``x``, ``w``, ``b`` for an ``n``-D convolution and work out the output size."""
+def check_groups(op: str, groups: Any, c_in: int, c_out: int, x_shape: tuple, w_shape: tuple) -> int:
+    """``groups``: an int >= 1 dividing both ``c_in`` (from x) and ``c_out``."""
+    groups = check_int(groups, "groups", minimum=1, where=op)
+    for name, channels, where in (("C_in", c_in, f"x.shape={x_shape}"), ("C_out", c_out, f"w.shape={w_shape}")):
+        if channels % groups:
+            divisors = [g for g in range(1, channels + 1) if channels % g == 0]
+            raise ValueError(f"{op}: groups={groups} must divide {name}={channels} ({where}); expected one of "
+                             f"{divisors}")
+    return groups
+
+
+def layouts(n: int, transposed: bool = False) -> tuple[str, str]:
+    """Layout strings of x and w for an ``n``-D (transposed) convolution, for messages."""
     names = _DIM_NAMES[n]
-    x_layout = "(N, C_in, " + ", ".join(names) + ")"
-    w_layout = "(C_out, C_in, " + ", ".join("K" + s if n > 1 else "K" for s in names) + ")"
+    kernel = ", ".join("K" + s if n > 1 else "K" for s in names)
+    w_layout = f"(C_in, C_out // groups, {kernel})" if transposed else f"(C_out, C_in, {kernel})"
+    return "(N, C_in, " + ", ".join(names) + ")", w_layout
+
+
+def check_conv_arrays(op: str, x: Any, w: Any, b: Any, n: int, groups: Any, transposed: bool = False) -> int:
+    """Shapes of ``x``, ``w``, ``b`` for an ``n``-D (transposed) convolution; returns groups.
+
+    conv: w is (C_out, C_in // groups, *K); transposed: w is (C_in, C_out // groups, *K).
+    """
+    x_layout, w_layout = layouts(n, transposed)
     check_ndim(op, "x", x, n + 2, x_layout)
     check_ndim(op, "w", w, n + 2, w_layout)
     xs, ws = shape_of(x), shape_of(w)
-    if ws[1] != xs[1]:
-        raise ValueError(
-            f"{op}: w has {ws[1]} input channels but x has {xs[1]}: got w.shape={ws} and "
-            f"x.shape={xs}; expected w of shape {(ws[0], xs[1], *ws[2:])} (C_out, C_in={xs[1]}, ...)"
-        )
     if any(s == 0 for s in xs[:2]) or any(s == 0 for s in ws):
         raise ValueError(f"{op}: empty input: x.shape={xs}, w.shape={ws}; expected all sizes >= 1")
+    if transposed:
+        if ws[0] != xs[1]:
+            raise ValueError(
+                f"{op}: w has {ws[0]} input channels (axis 0) but x has {xs[1]}: got w.shape={ws} and "
+                f"x.shape={xs}; expected w of shape {(xs[1], *ws[1:])} {w_layout}"
+            )
+        groups = check_int(groups, "groups", minimum=1, where=op)
+        check_groups(op, groups, xs[1], ws[1] * groups, xs, ws)      # C_out = w.shape[1] * groups
+        c_out = ws[1] * groups
+    else:
+        groups = check_groups(op, groups, xs[1], ws[0], xs, ws)
+        if ws[1] * groups != xs[1]:
+            if groups == 1:
+                raise ValueError(
+                    f"{op}: w has {ws[1]} input channels but x has {xs[1]}: got w.shape={ws} and "
+                    f"x.shape={xs}; expected w of shape {(ws[0], xs[1], *ws[2:])} (C_out, C_in={xs[1]}, ...)"
+                )
+            raise ValueError(
+                f"{op}: w has {ws[1]} input channels per group but x has C_in={xs[1]} with groups={groups}: "
+                f"got w.shape={ws} and x.shape={xs}; expected w of shape {(ws[0], xs[1] // groups, *ws[2:])} "
+                f"(C_out, C_in // groups = {xs[1] // groups}, ...)"
+            )
+        c_out = ws[0]
     if b is not None:
         check_ndim(op, "b", b, 1, "(C_out,)")
-        check_shape(op, "b", b, (ws[0],), "(one bias per output channel)")
+        check_shape(op, "b", b, (c_out,), "(one bias per output channel)")
+    return groups
+
+
+def conv_geometry(op: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, dilation: Any,
+                  n: int, groups: Any = 1) -> ConvGeometry:
+    """Check shapes of ``x``, ``w``, ``b`` for an ``n``-D convolution and work out the output size."""
+    names = _DIM_NAMES[n]
+    groups = check_conv_arrays(op, x, w, b, n, groups)
+    xs, ws = shape_of(x), shape_of(w)
     stride_t = int_tuple(stride, n, "stride", op)
     dilation_t = int_tuple(dilation, n, "dilation", op)
     kernel = ws[2:]
@@ -225,5 +272,4 @@ def conv_geometry(op: str, x: Any, w: Any, b: Any, stride: Any, padding: Any, di
                 f"(or more padding)"
             )
         out.append(output_length(size, k, s, p, d))
-    return ConvGeometry(n, stride_t, pads, dilation_t, tuple(kernel), tuple(in_size), tuple(out))
-
+    return ConvGeometry(n, stride_t, pads, dilation_t, tuple(kernel), tuple(in_size), tuple(out), groups)

@@ -41,116 +41,232 @@ def crop(x_pad: np.ndarray, padding: tuple[tuple[int, int], ...]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- conv 1d
-def conv1d(x, w, b, stride, padding, dilation):
-    """y[n, o, i] = b[o] + sum_c sum_m w[o, c, m] * x_pad[n, c, i*s + m*d]
+# groups: the C_in input and C_out output channels are split into ``groups`` equal blocks;
+# output channel o belongs to block g = o // (C_out // groups) and reads only the C_in // groups
+# input channels of that block: input channel g * (C_in // groups) + c pairs with w[o, c, ...].
+def conv1d(x, w, b, stride, padding, dilation, groups=1):
+    """y[n, o, i] = b[o] + sum_c sum_m w[o, c, m] * x_pad[n, g*C_g + c, i*s + m*d]
 
-    x: (N, C_in, L), w: (C_out, C_in, K), b: (C_out,) or None -> y: (N, C_out, L_out)
+    with g = o // (C_out // groups) and c < C_g = C_in // groups (g = 0, C_g = C_in without groups).
+    x: (N, C_in, L), w: (C_out, C_in // groups, K), b: (C_out,) or None -> y: (N, C_out, L_out)
     """
     (s,), (d,) = stride, dilation
     x_pad = pad_with(x, padding)
-    N, C_in, L_pad = x_pad.shape
-    C_out, _, K = w.shape
+    N, _, L_pad = x_pad.shape
+    C_out, C_g, K = w.shape
     L_out = _out(L_pad, K, s, d)
     y = np.zeros((N, C_out, L_out), dtype=x.dtype)
     for n in range(N):
         for o in range(C_out):
+            first = (o // (C_out // groups)) * C_g          # first input channel of o's group
             for i in range(L_out):
                 total = b[o] if b is not None else 0.0
-                for c in range(C_in):
+                for c in range(C_g):
                     for m in range(K):
-                        total += w[o, c, m] * x_pad[n, c, i * s + m * d]
+                        total += w[o, c, m] * x_pad[n, first + c, i * s + m * d]
                 y[n, o, i] = total
     return y
 
 
-def conv1d_backward(dy, x, w, stride, padding, dilation):
+def conv1d_backward(dy, x, w, stride, padding, dilation, groups=1):
     """Gradients of conv1d, by the chain rule applied to each term of the forward sum.
 
-    Every product ``w[o,c,m] * x_pad[n,c,i*s+m*d]`` that fed ``y[n,o,i]`` passes the upstream
-    gradient ``dy[n,o,i]`` back to both of its factors:
+    Every product ``w[o,c,m] * x_pad[n,first+c,i*s+m*d]`` that fed ``y[n,o,i]`` passes the
+    upstream gradient ``dy[n,o,i]`` back to both of its factors (``first`` = first input
+    channel of o's group, 0 without groups):
 
-        dw[o, c, m]              += dy[n, o, i] * x_pad[n, c, i*s + m*d]
-        dx_pad[n, c, i*s + m*d]  += dy[n, o, i] * w[o, c, m]
-        db[o]                    += dy[n, o, i]
+        dw[o, c, m]                   += dy[n, o, i] * x_pad[n, first + c, i*s + m*d]
+        dx_pad[n, first + c, i*s + m*d] += dy[n, o, i] * w[o, c, m]
+        db[o]                         += dy[n, o, i]
 
-    dy: (N, C_out, L_out) -> dx: (N, C_in, L), dw: (C_out, C_in, K), db: (C_out,)
+    dy: (N, C_out, L_out) -> dx: (N, C_in, L), dw: (C_out, C_in // groups, K), db: (C_out,)
     """
     (s,), (d,) = stride, dilation
     x_pad = pad_with(x, padding)
-    N, C_in, _ = x_pad.shape
-    C_out, _, K = w.shape
+    N = x_pad.shape[0]
+    C_out, C_g, K = w.shape
     L_out = dy.shape[2]
     dx_pad = np.zeros_like(x_pad)
     dw = np.zeros_like(w)
     db = np.zeros(C_out, dtype=dy.dtype)
     for n in range(N):
         for o in range(C_out):
+            first = (o // (C_out // groups)) * C_g
             for i in range(L_out):
                 g = dy[n, o, i]
                 db[o] += g
-                for c in range(C_in):
+                for c in range(C_g):
                     for m in range(K):
-                        dw[o, c, m] += g * x_pad[n, c, i * s + m * d]
-                        dx_pad[n, c, i * s + m * d] += g * w[o, c, m]
+                        dw[o, c, m] += g * x_pad[n, first + c, i * s + m * d]
+                        dx_pad[n, first + c, i * s + m * d] += g * w[o, c, m]
     return crop(dx_pad, padding), dw, db
 
 
 # ------------------------------------------------------------------------------- conv 2d
-def conv2d(x, w, b, stride, padding, dilation):
-    """y[n, o, i, j] = b[o] + sum_c sum_m sum_k w[o, c, m, k] * x_pad[n, c, i*s_h + m*d_h, j*s_w + k*d_w]
+def conv2d(x, w, b, stride, padding, dilation, groups=1):
+    """y[n, o, i, j] = b[o] + sum_c sum_m sum_k w[o, c, m, k] * x_pad[n, first + c, i*s_h + m*d_h, j*s_w + k*d_w]
 
-    x: (N, C_in, H, W), w: (C_out, C_in, KH, KW), b: (C_out,) or None
+    first = (o // (C_out // groups)) * (C_in // groups), c < C_in // groups (see conv1d).
+    x: (N, C_in, H, W), w: (C_out, C_in // groups, KH, KW), b: (C_out,) or None
     -> y: (N, C_out, H_out, W_out)
     """
     (sh, sw), (dh, dw_) = stride, dilation
     x_pad = pad_with(x, padding)
-    N, C_in, H_pad, W_pad = x_pad.shape
-    C_out, _, KH, KW = w.shape
+    N, _, H_pad, W_pad = x_pad.shape
+    C_out, C_g, KH, KW = w.shape
     H_out, W_out = _out(H_pad, KH, sh, dh), _out(W_pad, KW, sw, dw_)
     y = np.zeros((N, C_out, H_out, W_out), dtype=x.dtype)
     for n in range(N):
         for o in range(C_out):
+            first = (o // (C_out // groups)) * C_g
             for i in range(H_out):
                 for j in range(W_out):
                     total = b[o] if b is not None else 0.0
-                    for c in range(C_in):
+                    for c in range(C_g):
                         for m in range(KH):
                             for k in range(KW):
-                                total += w[o, c, m, k] * x_pad[n, c, i * sh + m * dh, j * sw + k * dw_]
+                                total += w[o, c, m, k] * x_pad[n, first + c, i * sh + m * dh, j * sw + k * dw_]
                     y[n, o, i, j] = total
     return y
 
 
-def conv2d_backward(dy, x, w, stride, padding, dilation):
+def conv2d_backward(dy, x, w, stride, padding, dilation, groups=1):
     """Gradients of conv2d (same chain-rule bookkeeping as :func:`conv1d_backward`):
 
-        dw[o, c, m, k]                          += dy[n, o, i, j] * x_pad[n, c, i*s_h + m*d_h, j*s_w + k*d_w]
-        dx_pad[n, c, i*s_h + m*d_h, j*s_w + k*d_w] += dy[n, o, i, j] * w[o, c, m, k]
-        db[o]                                   += dy[n, o, i, j]
+        dw[o, c, m, k]                                  += dy[n, o, i, j] * x_pad[n, first + c, i*s_h + m*d_h, j*s_w + k*d_w]
+        dx_pad[n, first + c, i*s_h + m*d_h, j*s_w + k*d_w] += dy[n, o, i, j] * w[o, c, m, k]
+        db[o]                                           += dy[n, o, i, j]
 
-    dy: (N, C_out, H_out, W_out) -> dx: (N, C_in, H, W), dw: (C_out, C_in, KH, KW), db: (C_out,)
+    dy: (N, C_out, H_out, W_out) -> dx: (N, C_in, H, W), dw: (C_out, C_in // groups, KH, KW), db: (C_out,)
     """
     (sh, sw), (dh, dw_) = stride, dilation
     x_pad = pad_with(x, padding)
-    N, C_in, _, _ = x_pad.shape
-    C_out, _, KH, KW = w.shape
+    N = x_pad.shape[0]
+    C_out, C_g, KH, KW = w.shape
     H_out, W_out = dy.shape[2:]
     dx_pad = np.zeros_like(x_pad)
     dw = np.zeros_like(w)
     db = np.zeros(C_out, dtype=dy.dtype)
     for n in range(N):
         for o in range(C_out):
+            first = (o // (C_out // groups)) * C_g
             for i in range(H_out):
                 for j in range(W_out):
                     g = dy[n, o, i, j]
                     db[o] += g
-                    for c in range(C_in):
+                    for c in range(C_g):
                         for m in range(KH):
                             for k in range(KW):
                                 row, col = i * sh + m * dh, j * sw + k * dw_
-                                dw[o, c, m, k] += g * x_pad[n, c, row, col]
-                                dx_pad[n, c, row, col] += g * w[o, c, m, k]
+                                dw[o, c, m, k] += g * x_pad[n, first + c, row, col]
+                                dx_pad[n, first + c, row, col] += g * w[o, c, m, k]
     return crop(dx_pad, padding), dw, db
+
+
+# ------------------------------------------------------------------------- transposed conv
+# Transposed convolution: every input value *stamps* a scaled copy of its kernel onto the
+# output.  Input position i lands at i*s, its kernel taps at i*s + m*d; stamps of neighbouring
+# inputs overlap when the kernel is longer than the stride, and add up.  The full stamped
+# signal has (L - 1)*s + d*(K - 1) + 1 + output_padding entries; ``padding`` cuts p_before
+# entries off the start and p_after off the end.  Weight layout (C_in, C_out // groups, K):
+# input channel ci (group g = ci // (C_in // groups)) stamps onto output channels
+# g * (C_out // groups) + oc.
+def conv_transpose1d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """full[n, first + oc, i*s + m*d] += x[n, ci, i] * w[ci, oc, m];  y = crop(full) + b
+
+    first = (ci // (C_in // groups)) * (C_out // groups).
+    x: (N, C_in, L), w: (C_in, C_out // groups, K), b: (C_out,) or None -> y: (N, C_out, L_out)
+    """
+    (s,), (d,), (L_out,) = stride, dilation, out_size
+    (before, after), = padding
+    N, C_in, L = x.shape
+    _, O_g, K = w.shape
+    full = np.zeros((N, O_g * groups, before + L_out + after), dtype=x.dtype)
+    for n in range(N):
+        for ci in range(C_in):
+            first = (ci // (C_in // groups)) * O_g
+            for i in range(L):
+                for oc in range(O_g):
+                    for m in range(K):                      # the stamp of x[n, ci, i]
+                        full[n, first + oc, i * s + m * d] += x[n, ci, i] * w[ci, oc, m]
+    y = crop(full, padding)
+    return y if b is None else y + b[:, None]
+
+
+def conv_transpose1d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """Each stamped product ``x[n,ci,i] * w[ci,oc,m]`` went to ``full[n, first+oc, i*s+m*d]``, so
+
+        dx[n, ci, i]    += dfull[n, first + oc, i*s + m*d] * w[ci, oc, m]
+        dw[ci, oc, m]   += dfull[n, first + oc, i*s + m*d] * x[n, ci, i]
+        db[o]           += dy[n, o, j]
+
+    where dfull is dy with the cropped ends put back as zeros.
+    dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_in, C_out // groups, K), db (C_out,)
+    """
+    (s,), (d,) = stride, dilation
+    dfull = pad_with(dy, padding)
+    N, C_in, L = x.shape
+    _, O_g, K = w.shape
+    dx = np.zeros_like(x)
+    dw = np.zeros_like(w)
+    for n in range(N):
+        for ci in range(C_in):
+            first = (ci // (C_in // groups)) * O_g
+            for i in range(L):
+                for oc in range(O_g):
+                    for m in range(K):
+                        g = dfull[n, first + oc, i * s + m * d]
+                        dx[n, ci, i] += g * w[ci, oc, m]
+                        dw[ci, oc, m] += g * x[n, ci, i]
+    return dx, dw, dy.sum(axis=(0, 2))
+
+
+def conv_transpose2d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """full[n, first + oc, i*s_h + m*d_h, j*s_w + k*d_w] += x[n, ci, i, j] * w[ci, oc, m, k];  y = crop(full) + b
+
+    x: (N, C_in, H, W), w: (C_in, C_out // groups, KH, KW), b: (C_out,) or None -> y: (N, C_out, *out_size)
+    """
+    (sh, sw), (dh, dw_) = stride, dilation
+    (pt, pb), (pl, pr) = padding
+    N, C_in, H, W = x.shape
+    _, O_g, KH, KW = w.shape
+    full = np.zeros((N, O_g * groups, pt + out_size[0] + pb, pl + out_size[1] + pr), dtype=x.dtype)
+    for n in range(N):
+        for ci in range(C_in):
+            first = (ci // (C_in // groups)) * O_g
+            for i in range(H):
+                for j in range(W):
+                    for oc in range(O_g):
+                        for m in range(KH):                 # the stamp of x[n, ci, i, j]
+                            for k in range(KW):
+                                full[n, first + oc, i * sh + m * dh, j * sw + k * dw_] += x[n, ci, i, j] * w[ci, oc, m, k]
+    y = crop(full, padding)
+    return y if b is None else y + b[:, None, None]
+
+
+def conv_transpose2d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """dx[n, ci, i, j] += dfull[n, first + oc, i*s_h + m*d_h, j*s_w + k*d_w] * w[ci, oc, m, k],
+    dw[ci, oc, m, k] += the same dfull entry * x[n, ci, i, j], db[o] = sum of dy[:, o]
+    (dfull: dy with the cropped border put back as zeros; see conv_transpose1d_backward).
+    """
+    (sh, sw), (dh, dw_) = stride, dilation
+    dfull = pad_with(dy, padding)
+    N, C_in, H, W = x.shape
+    _, O_g, KH, KW = w.shape
+    dx = np.zeros_like(x)
+    dw = np.zeros_like(w)
+    for n in range(N):
+        for ci in range(C_in):
+            first = (ci // (C_in // groups)) * O_g
+            for i in range(H):
+                for j in range(W):
+                    for oc in range(O_g):
+                        for m in range(KH):
+                            for k in range(KW):
+                                g = dfull[n, first + oc, i * sh + m * dh, j * sw + k * dw_]
+                                dx[n, ci, i, j] += g * w[ci, oc, m, k]
+                                dw[ci, oc, m, k] += g * x[n, ci, i, j]
+    return dx, dw, dy.sum(axis=(0, 2, 3))
 
 
 # ------------------------------------------------------------------------------- pooling

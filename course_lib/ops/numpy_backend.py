@@ -148,75 +148,190 @@ def _batch_chunks(N: int, bytes_per_image: int) -> list[slice]:
     return [slice(start, min(start + per_chunk, N)) for start in range(0, N, per_chunk)]
 
 
-def conv2d(x, w, b, stride, padding, dilation):
-    """x: (N, C_in, H, W), w: (C_out, C_in, KH, KW), b: (C_out,)|None -> y: (N, C_out, H_out, W_out)
+def _group_slices(groups: int, per_group: int) -> list[slice]:
+    """Channel ranges of the groups: [0, per_group), [per_group, 2*per_group), ..."""
+    return [slice(g * per_group, (g + 1) * per_group) for g in range(groups)]
+
+
+def _is_depthwise(w: np.ndarray, groups: int) -> bool:
+    """One input and one output channel per group: a per-channel filter, no GEMM worth doing."""
+    return groups > 1 and w.shape[1] == 1 and w.shape[0] == groups
+
+
+def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
+    """x: (N, C_in, H, W), w: (C_out, C_in//groups, KH, KW) -> channel-last y (N, H_out, W_out, C_out).
+
+    One GEMM per group (one for groups=1); a depthwise conv is KH*KW broadcast multiply-adds.
+    ``out_size`` may be smaller than the full output (the rest is not computed).
+    """
+    N = x.shape[0]
+    C_out, C_g, KH, KW = w.shape
+    windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, out_size)
+    y = np.empty((N, *out_size, C_out), dtype=x.dtype)
+    if _is_depthwise(w, groups):
+        w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
+
+        def job(batch):
+            y_b = y[batch]
+            np.multiply(windows[batch, :, :, 0, 0, :], w_off[0], out=y_b)
+            for index in range(1, KH * KW):
+                y_b += windows[batch, :, :, index // KW, index % KW, :] * w_off[index]
+            if b is not None:
+                y_b += b
+
+        per_image = 2 * out_size[0] * out_size[1] * C_out * x.itemsize
+    else:
+        outs = _group_slices(groups, C_out // groups)
+        ins = _group_slices(groups, C_g)
+        w_mats = [np.ascontiguousarray(_weight_matrix(w[o])) for o in outs]   # (KH*KW*C_g, C_out/groups)
+
+        def job(batch):
+            y_rows = y[batch].reshape(-1, C_out)                # a view into y
+            for o, c, w_mat in zip(outs, ins, w_mats):
+                cols = windows[batch, ..., c].reshape(-1, w_mat.shape[0])   # im2col (one copy)
+                if groups == 1:
+                    np.matmul(cols, w_mat, out=y_rows)
+                else:
+                    y_rows[:, o] = cols @ w_mat
+            if b is not None:
+                y_rows += b
+
+        per_image = out_size[0] * out_size[1] * KH * KW * C_g * x.itemsize
+    _run_chunks(job, _batch_chunks(N, per_image))
+    return y
+
+
+def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx=True, need_dw=True):
+    """Gradients of a (grouped) conv: dy (N, C_out, H_out, W_out) -> (dx | None, dw | None, db | None).
+
+    ``x`` (N, C_in, H, W) is only read when ``need_dw``; ``in_size`` = (H, W) gives dx its size.
+    dw = cols.T @ dy and dcols = dy @ W (one GEMM each, per group), col2im = one strided add per
+    kernel offset; a depthwise conv uses broadcast multiply-adds instead of GEMMs.
+    """
+    N, C_out, H_out, W_out = dy.shape
+    _, C_g, KH, KW = w.shape
+    C_in = C_g * groups
+    (sh, sw), (dh, dw_) = stride, dilation
+    (pt, pb), (pl, pr) = padding
+    H, W = in_size
+    dy_cl = dy.transpose(0, 2, 3, 1)                        # (N, H_out, W_out, C_out) view
+    windows = (_windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
+               if need_dw else None)
+    dx_pad = np.zeros((N, H + pt + pb, W + pl + pr, C_in), dtype=dy.dtype) if need_dx else None
+    offsets = [(m, k, slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh),
+                slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)) for m in range(KH) for k in range(KW)]
+    depthwise = _is_depthwise(w, groups)
+    if depthwise:
+        w_off = np.ascontiguousarray(w.reshape(C_out, KH * KW).T)      # (KH*KW, C)
+
+        def job(batch):
+            dy_b = dy_cl[batch]
+            dw_part = np.empty((KH * KW, C_out), dtype=dy.dtype) if need_dw else None
+            for index, (m, k, rows, cols_) in enumerate(offsets):
+                if need_dx:
+                    dx_pad[batch, rows, cols_, :] += dy_b * w_off[index]
+                if need_dw:
+                    dw_part[index] = np.einsum("nijc,nijc->c", windows[batch, :, :, m, k, :], dy_b)
+            return dw_part, dy_b.sum(axis=(0, 1, 2))
+
+        per_image = 2 * H_out * W_out * C_out * dy.itemsize
+    else:
+        outs = _group_slices(groups, C_out // groups)
+        ins = _group_slices(groups, C_g)
+        # dcols for kernel offset (m, k) is dy @ w[:, :, m, k]: one batched GEMM per group gives
+        # all KH*KW of them as contiguous blocks, so the col2im adds below stream memory
+        w_offsets = [np.ascontiguousarray(w[o].transpose(2, 3, 0, 1).reshape(KH * KW, o.stop - o.start, C_g))
+                     for o in outs]
+
+        def job(batch):
+            dy_rows = dy_cl[batch].reshape(-1, C_out)       # (n*H_out*W_out, C_out)
+            n = dy_rows.shape[0] // (H_out * W_out)
+            dw_parts = []
+            for o, c, w_off in zip(outs, ins, w_offsets):
+                dy_g = dy_rows[:, o]
+                if need_dx:
+                    dcols = np.matmul(dy_g, w_off).reshape(KH, KW, n, H_out, W_out, C_g)
+                    for m, k, rows, cols_ in offsets:       # col2im: one strided add per offset
+                        dx_pad[batch, rows, cols_, c] += dcols[m, k]
+                if need_dw:
+                    cols = windows[batch, ..., c].reshape(-1, KH * KW * C_g)   # im2col of this group
+                    dw_parts.append(cols.T @ dy_g)          # (KH*KW*C_g, C_out/groups)
+            return dw_parts, dy_rows.sum(axis=0)
+
+        per_image = H_out * W_out * KH * KW * C_g * dy.itemsize
+    parts = _run_chunks(job, _batch_chunks(N, per_image))
+    db = np.sum([p[1] for p in parts], axis=0)
+    dw = None
+    if need_dw and depthwise:
+        dw = np.sum([p[0] for p in parts], axis=0).T.reshape(C_out, 1, KH, KW)
+    elif need_dw:
+        mats = [np.sum([p[0][g] for p in parts], axis=0) for g in range(groups)]
+        dw = np.concatenate([m.reshape(KH, KW, C_g, -1).transpose(3, 2, 0, 1) for m in mats])
+    dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2) if need_dx else None
+    return dx, None if dw is None else np.ascontiguousarray(dw), db
+
+
+def conv2d(x, w, b, stride, padding, dilation, groups=1):
+    """x: (N, C_in, H, W), w: (C_out, C_in//groups, KH, KW), b: (C_out,)|None -> y: (N, C_out, H_out, W_out)
 
     H_out = floor((H + pt + pb - d_h*(KH-1) - 1) / s_h) + 1 (likewise W_out).
     """
-    N = x.shape[0]
-    C_out, C_in, KH, KW = w.shape
-    H_out, W_out = _out_size(x.shape[2:], (KH, KW), stride, padding, dilation)
-    windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
-    w_mat = np.ascontiguousarray(_weight_matrix(w))         # (KH*KW*C_in, C_out)
-    y = np.empty((N, H_out, W_out, C_out), dtype=x.dtype)   # channel-last result
-
-    def job(batch):
-        cols = windows[batch].reshape(-1, w_mat.shape[0])   # im2col of these images (one copy)
-        y_rows = y[batch].reshape(-1, C_out)                # a view into y
-        np.matmul(cols, w_mat, out=y_rows)
-        if b is not None:
-            y_rows += b
-
-    _run_chunks(job, _batch_chunks(N, H_out * W_out * w_mat.shape[0] * x.itemsize))
-    return y.transpose(0, 3, 1, 2)
+    out = _out_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    return _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out).transpose(0, 3, 1, 2)
 
 
-def conv2d_backward(dy, x, w, stride, padding, dilation):
-    """dy: (N, C_out, H_out, W_out) -> dx: (N, C_in, H, W), dw: (C_out, C_in, KH, KW), db: (C_out,)"""
-    N, C_in, H, W = x.shape
-    C_out, _, KH, KW = w.shape
-    H_out, W_out = dy.shape[2:]
-    (sh, sw), (dh, dw_) = stride, dilation
-    (pt, _), (pl, _) = padding
-    x_pad = _pad_channel_last(x, padding)
-    windows = _windows(x_pad, (KH, KW), stride, dilation, (H_out, W_out))
-    dy_cl = dy.transpose(0, 2, 3, 1)                        # (N, H_out, W_out, C_out) view
-    # dcols for kernel offset (m, k) is dy @ w[:, :, m, k]; one batched GEMM gives all KH*KW of
-    # them as contiguous (n, H_out, W_out, C_in) blocks, so the col2im adds below stream memory
-    w_offsets = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(KH * KW, C_out, C_in))
-    dx_pad = np.zeros_like(x_pad)
-
-    def job(batch):
-        cols = windows[batch].reshape(-1, KH * KW * C_in)   # im2col of these images
-        dy_rows = dy_cl[batch].reshape(-1, C_out)           # (n*H_out*W_out, C_out)
-        n = cols.shape[0] // (H_out * W_out)
-        dcols = np.matmul(dy_rows, w_offsets).reshape(KH, KW, n, H_out, W_out, C_in)
-        for m in range(KH):                                 # col2im: one strided add per offset
-            for k in range(KW):
-                rows = slice(m * dh, m * dh + sh * (H_out - 1) + 1, sh)
-                cols_ = slice(k * dw_, k * dw_ + sw * (W_out - 1) + 1, sw)
-                dx_pad[batch, rows, cols_, :] += dcols[m, k]
-        return cols.T @ dy_rows, dy_rows.sum(axis=0)        # this chunk's share of dw, db
-
-    parts = _run_chunks(job, _batch_chunks(N, H_out * W_out * KH * KW * C_in * x.itemsize))
-    dw_mat = np.sum([p[0] for p in parts], axis=0)
-    db = np.sum([p[1] for p in parts], axis=0)
-    dw = dw_mat.reshape(KH, KW, C_in, C_out).transpose(3, 2, 0, 1)
-    dx = dx_pad[:, pt:pt + H, pl:pl + W, :].transpose(0, 3, 1, 2)
-    return dx, np.ascontiguousarray(dw), db
+def conv2d_backward(dy, x, w, stride, padding, dilation, groups=1):
+    """dy: (N, C_out, H_out, W_out) -> dx: (N, C_in, H, W), dw: (C_out, C_in//groups, KH, KW), db: (C_out,)"""
+    return _conv_backward(dy, x, w, x.shape[2:], stride, padding, dilation, groups)
 
 
 # ------------------------------------------------------------------------------- conv 1d
-def conv1d(x, w, b, stride, padding, dilation):
-    """x: (N, C_in, L), w: (C_out, C_in, K) -> y: (N, C_out, L_out); runs as conv2d with H = 1."""
+def conv1d(x, w, b, stride, padding, dilation, groups=1):
+    """x: (N, C_in, L), w: (C_out, C_in//groups, K) -> y: (N, C_out, L_out); runs as conv2d with H = 1."""
     x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
-    return conv2d(x4, w4, b, s, p, d)[:, :, 0, :]
+    return conv2d(x4, w4, b, s, p, d, groups)[:, :, 0, :]
 
 
-def conv1d_backward(dy, x, w, stride, padding, dilation):
-    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_out, C_in, K), db (C_out,)."""
+def conv1d_backward(dy, x, w, stride, padding, dilation, groups=1):
+    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_out, C_in//groups, K), db (C_out,)."""
     x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
-    dx, dw, db = conv2d_backward(dy[:, :, None, :], x4, w4, s, p, d)
+    dx, dw, db = conv2d_backward(dy[:, :, None, :], x4, w4, s, p, d, groups)
+    return dx[:, :, 0, :], dw[:, :, 0, :], db
+
+
+# ------------------------------------------------------------------------- transposed conv
+def conv_transpose2d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """x: (N, C_in, H, W), w: (C_in, C_out//groups, KH, KW) -> y: (N, C_out, *out_size).
+
+    A transposed conv is the input gradient of the conv with the same geometry whose weight is
+    ``w`` (read as (C_out_conv = C_in, C_in_conv // groups, KH, KW)): each input value stamps its
+    kernel onto the output, i.e. dcols = x @ W, then col2im.
+    """
+    y, _, _ = _conv_backward(x, None, w, out_size, stride, padding, dilation, groups, need_dw=False)
+    return y if b is None else y + b[:, None, None]
+
+
+def conv_transpose2d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """dy: (N, C_out, H_out, W_out) -> dx (N, C_in, H, W), dw (C_in, C_out//groups, KH, KW), db (C_out,).
+
+    dx is the forward conv of dy with the same weight (cut to x's size); dw is that conv's
+    weight gradient with dy as its input and x as its output gradient.
+    """
+    dx = _conv_forward_cl(dy, w, None, stride, padding, dilation, groups, x.shape[2:]).transpose(0, 3, 1, 2)
+    _, dw, _ = _conv_backward(x, dy, w, dy.shape[2:], stride, padding, dilation, groups, need_dx=False)
+    return dx, dw, dy.sum(axis=(0, 2, 3))
+
+
+def conv_transpose1d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """x: (N, C_in, L), w: (C_in, C_out//groups, K) -> y: (N, C_out, L_out); runs as 2-D with H = 1."""
+    x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
+    return conv_transpose2d(x4, w4, b, s, p, (0, *output_padding), d, groups, (1, *out_size))[:, :, 0, :]
+
+
+def conv_transpose1d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_in, C_out//groups, K), db (C_out,)."""
+    x4, w4, s, p, d = _as_4d(x, w, stride, padding, dilation)
+    dx, dw, db = conv_transpose2d_backward(dy[:, :, None, :], x4, w4, s, p, (0, *output_padding), d, groups)
     return dx[:, :, 0, :], dw[:, :, 0, :], db
 
 

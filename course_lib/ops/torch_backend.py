@@ -36,49 +36,91 @@ def _crop(x_pad, padding):
 
 
 _CONV = {1: F.conv1d, 2: F.conv2d}
+_CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d}
 _GRAD_INPUT = {1: nn_grad.conv1d_input, 2: nn_grad.conv2d_input}
 _GRAD_WEIGHT = {1: nn_grad.conv1d_weight, 2: nn_grad.conv2d_weight}
 
 
-def _conv(x, w, b, stride, padding, dilation):
+def _conv(x, w, b, stride, padding, dilation, groups=1):
     n = x.ndim - 2
     if _symmetric(padding):
-        return _CONV[n](x, w, b, stride, tuple(p for p, _ in padding), dilation)
-    return _CONV[n](F.pad(x, _flat_pad(padding)), w, b, stride, 0, dilation)
+        return _CONV[n](x, w, b, stride, tuple(p for p, _ in padding), dilation, groups)
+    return _CONV[n](F.pad(x, _flat_pad(padding)), w, b, stride, 0, dilation, groups)
 
 
-def _conv_backward(dy, x, w, stride, padding, dilation):
+def _conv_backward(dy, x, w, stride, padding, dilation, groups=1):
     n = x.ndim - 2
     if _symmetric(padding):
         pad = tuple(p for p, _ in padding)
-        dx = _GRAD_INPUT[n](x.shape, w, dy, stride, pad, dilation)
-        dw = _GRAD_WEIGHT[n](x, w.shape, dy, stride, pad, dilation)
+        dx = _GRAD_INPUT[n](x.shape, w, dy, stride, pad, dilation, groups)
+        dw = _GRAD_WEIGHT[n](x, w.shape, dy, stride, pad, dilation, groups)
     else:
         x_pad = F.pad(x, _flat_pad(padding))
-        dx = _crop(_GRAD_INPUT[n](x_pad.shape, w, dy, stride, 0, dilation), padding)
-        dw = _GRAD_WEIGHT[n](x_pad, w.shape, dy, stride, 0, dilation)
+        dx = _crop(_GRAD_INPUT[n](x_pad.shape, w, dy, stride, 0, dilation, groups), padding)
+        dw = _GRAD_WEIGHT[n](x_pad, w.shape, dy, stride, 0, dilation, groups)
     db = dy.sum(dim=(0, *range(2, dy.ndim)))
     return dx, dw, db
 
 
-def conv1d(x, w, b, stride, padding, dilation):
-    """x: (N, C_in, L), w: (C_out, C_in, K), b: (C_out,)|None -> (N, C_out, L_out)."""
-    return _conv(x, w, b, stride, padding, dilation)
+def conv1d(x, w, b, stride, padding, dilation, groups=1):
+    """x: (N, C_in, L), w: (C_out, C_in//groups, K), b: (C_out,)|None -> (N, C_out, L_out)."""
+    return _conv(x, w, b, stride, padding, dilation, groups)
 
 
-def conv2d(x, w, b, stride, padding, dilation):
-    """x: (N, C_in, H, W), w: (C_out, C_in, KH, KW), b: (C_out,)|None -> (N, C_out, H_out, W_out)."""
-    return _conv(x, w, b, stride, padding, dilation)
+def conv2d(x, w, b, stride, padding, dilation, groups=1):
+    """x: (N, C_in, H, W), w: (C_out, C_in//groups, KH, KW), b: (C_out,)|None -> (N, C_out, H_out, W_out)."""
+    return _conv(x, w, b, stride, padding, dilation, groups)
 
 
-def conv1d_backward(dy, x, w, stride, padding, dilation):
-    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_out, C_in, K), db (C_out,)."""
-    return _conv_backward(dy, x, w, stride, padding, dilation)
+def conv1d_backward(dy, x, w, stride, padding, dilation, groups=1):
+    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_out, C_in//groups, K), db (C_out,)."""
+    return _conv_backward(dy, x, w, stride, padding, dilation, groups)
 
 
-def conv2d_backward(dy, x, w, stride, padding, dilation):
-    """dy: (N, C_out, H_out, W_out) -> dx (N, C_in, H, W), dw (C_out, C_in, KH, KW), db (C_out,)."""
-    return _conv_backward(dy, x, w, stride, padding, dilation)
+def conv2d_backward(dy, x, w, stride, padding, dilation, groups=1):
+    """dy: (N, C_out, H_out, W_out) -> dx (N, C_in, H, W), dw (C_out, C_in//groups, KH, KW), db (C_out,)."""
+    return _conv_backward(dy, x, w, stride, padding, dilation, groups)
+
+
+# ------------------------------------------------------------------------- transposed conv
+def _conv_transpose(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """F.conv_transpose{1,2}d (symmetric padding: the public op accepts only that)."""
+    pad = tuple(p for p, _ in padding)
+    return _CONV_T[x.ndim - 2](x, w, b, stride, pad, output_padding, groups, dilation)
+
+
+def _conv_transpose_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """dx = conv(dy, w) cut to x's size; dw = that conv's weight gradient with input dy and
+    output gradient x (x padded with zeros where the conv would give more outputs, which
+    happens when output_padding >= stride); db = sum of dy.  No autograd graph."""
+    n = x.ndim - 2
+    pad = tuple(p for p, _ in padding)
+    y = _CONV[n](dy, w, None, stride, pad, dilation, groups)         # (N, C_in, >= x's size)
+    dx = y[(slice(None), slice(None), *(slice(0, size) for size in x.shape[2:]))]
+    extra = [full - size for full, size in zip(y.shape[2:], x.shape[2:])]
+    x_full = F.pad(x, [a for e in reversed(extra) for a in (0, e)]) if any(extra) else x
+    dw = _GRAD_WEIGHT[n](dy, w.shape, x_full, stride, pad, dilation, groups)
+    return dx, dw, dy.sum(dim=(0, *range(2, dy.ndim)))
+
+
+def conv_transpose1d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """x: (N, C_in, L), w: (C_in, C_out//groups, K), b: (C_out,)|None -> (N, C_out, L_out)."""
+    return _conv_transpose(x, w, b, stride, padding, output_padding, dilation, groups, out_size)
+
+
+def conv_transpose2d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
+    """x: (N, C_in, H, W), w: (C_in, C_out//groups, KH, KW), b: (C_out,)|None -> (N, C_out, H_out, W_out)."""
+    return _conv_transpose(x, w, b, stride, padding, output_padding, dilation, groups, out_size)
+
+
+def conv_transpose1d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """dy: (N, C_out, L_out) -> dx (N, C_in, L), dw (C_in, C_out//groups, K), db (C_out,)."""
+    return _conv_transpose_backward(dy, x, w, stride, padding, output_padding, dilation, groups)
+
+
+def conv_transpose2d_backward(dy, x, w, stride, padding, output_padding, dilation, groups):
+    """dy: (N, C_out, H_out, W_out) -> dx (N, C_in, H, W), dw (C_in, C_out//groups, KH, KW), db (C_out,)."""
+    return _conv_transpose_backward(dy, x, w, stride, padding, output_padding, dilation, groups)
 
 
 # ------------------------------------------------------------------------------- pooling
