@@ -231,7 +231,7 @@ axes[4].set_title("sum = conv_transpose2d\n(overlaps add)", fontsize=9)
 for ax in axes:
     ax.set_xticks(range(5)); ax.set_yticks(range(5))
     for (r, c), v in np.ndenumerate(ax.images[0].get_array()):
-        ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=7)
+        ax.text(c, r, f"{v + 0.0:g}", ha="center", va="center", fontsize=7)
 plt.show()
 print("agrees with PyTorch:", np.allclose(up, F.conv_transpose2d(torch.tensor(x_small), torch.tensor(kernel), stride=2).numpy()))
 """)
@@ -258,7 +258,7 @@ for case in cases:
     geometry = {name: value for name, value in case.items() if name != "kernel"}
     w_t = np.ones((1, 1, k, k))
     ours = ops.conv_transpose2d(np.ones((1, 1, i, i)), w_t, **geometry).shape[-1]
-    theirs = F.conv_transpose2d(torch.ones(1, 1, i, i), torch.tensor(w_t), **geometry).shape[-1]
+    theirs = F.conv_transpose2d(torch.ones(1, 1, i, i, dtype=torch.float64), torch.tensor(w_t), **geometry).shape[-1]
     print(f"{str(case):<52}{shapes.conv_transpose_output_size(i, **case):>8}{ours:>6}{theirs:>7}")
 """)
 
@@ -271,15 +271,15 @@ $(C_\text{in}, C_\text{out}, \dots)$ for one and $(C_\text{out}, C_\text{in}, \d
 """)
 
 code(r"""
-x = rng.standard_normal((2, 3, 11, 11))
+x = rng.standard_normal((2, 3, 12, 12))
 w = rng.standard_normal((5, 3, 3, 3))                  # conv: 3 -> 5 channels
 geometry = dict(stride=2, padding=1)
-y = ops.conv2d(x, w, **geometry)                        # (2, 5, 6, 6)
+y = ops.conv2d(x, w, **geometry)                        # (2, 5, 6, 6): floor((12 + 2 - 3) / 2) + 1 = 6
 dy = rng.standard_normal(y.shape)
 dx, dw, db = ops.conv2d_backward(dy, x, w, **geometry)
 out_pad = x.shape[-1] - shapes.conv_transpose_output_size(y.shape[-1], 3, **geometry)   # recover the size the floor lost
 dx_transposed = ops.conv_transpose2d(dy, w, output_padding=out_pad, **geometry)          # w read as (C_in=5, C_out=3, 3, 3)
-print("output_padding needed to get back to 11:", out_pad)
+print("output_padding needed to get back to 12:", out_pad)
 print("conv_transpose2d(dy, w) == input gradient of conv2d(x, w):", np.allclose(dx_transposed, dx))
 """)
 
@@ -295,7 +295,7 @@ code(r"""
 from sklearn.datasets import load_sample_image
 
 photo = load_sample_image("china.jpg").mean(axis=2) / 255.0      # (427, 640) grey values in [0, 1]
-crop = photo[60:316:2, 180:436:2]                                 # (128, 128): a roof and trees
+crop = photo[60:316:2, 180:436:2]                                 # (128, 128): the temple roofs and the lake
 small = crop[None, None, ::2, ::2]                                # (1, 1, 64, 64): halved
 
 
