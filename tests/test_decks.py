@@ -19,6 +19,7 @@ LESSONS = [
     "02_local_connectivity",
     "03_ekg_conv1d",
     "04_mnist_cnn",
+    "05_modern_conv_layers",
     "05_interview_prep",
 ]
 
@@ -58,7 +59,9 @@ def test_default_folder_is_the_course_folder(cards, monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "topic",
     ["weight sharing", "stride", "padding", "receptive field", "pooling", "equivariant", "invariance",
-     "TensorBoard", "EKG", "MNIST", "tabular", "Tradeoff", "inductive bias", "dilation", "filter"],
+     "TensorBoard", "EKG", "MNIST", "tabular", "Tradeoff", "inductive bias", "dilation", "filter",
+     "1×1", "depthwise", "groups", "transposed", "checkerboard", "output_padding", "batch norm", "running",
+     "residual", "projection shortcut", "global average pooling", "im2col", "multiply-add"],
 )
 def test_topics_are_covered(cards, topic):
     assert any(topic.lower() in (c.front + c.back).lower() for c in cards), topic
@@ -90,6 +93,31 @@ NUMBER_FACTS = [
     ("mnist-dense-params", f"{(32 * 9 + 32) + (64 * 32 * 9 + 64) + (64 * 14 * 14 * 10 + 10):,}"),
     ("mnist-conv2-macs", f"{28 * 28 * 64 * 32 * 9:,}"),
     ("local-receptive-field-with-pool", f"= {3 + (2 - 1) * 1 + (3 - 1) * 2}"),
+    # modern conv layers (lesson 05) and their interview questions
+    ("modern-1x1-params", f"{256 * 64:,}"),
+    ("modern-bottleneck-savings", f"{256 * 64 + 64 * 64 * 9 + 64 * 256:,}"),
+    ("modern-bottleneck-savings", f"{256 * 256 * 9:,}"),
+    ("modern-bottleneck-savings", f"{256 * 256 * 9 / (256 * 64 + 64 * 64 * 9 + 64 * 256):.1f}×"),
+    ("modern-grouped-params", f"{256 * (256 // 32) * 9:,}"),
+    ("modern-grouped-params", f"{256 * 256 * 9:,}"),
+    ("modern-depthwise-definition", f"{128 * 9:,}"),
+    ("modern-separable-cost", f"{256 * 9 + 256 * 256:,}"),
+    ("modern-separable-cost", f"{256 * 256 * 9:,}"),
+    ("modern-separable-cost", f"{256 * 256 * 9 / (256 * 9 + 256 * 256):.1f}×"),
+    ("modern-transposed-output-size", f"$o = {(7 - 1) * 2 - 2 * 1 + (4 - 1) + 1}$"),
+    ("modern-output-padding", f"both 13 and 14 to {out_size(13, 3, s=2, p=1)}"),
+    ("modern-output-padding", f"both 13 and 14 to {out_size(14, 3, s=2, p=1)}"),
+    ("modern-bn-params", f"{2 * 64}"),
+    ("modern-global-average-pooling", f"{64 * 10 + 10}"),
+    ("modern-global-average-pooling", f"{64 * 14 * 14:,} \\cdot 128 + 128 = {64 * 14 * 14 * 128 + 128:,}"),
+    ("local-im2col-memory", f"{64 * 9 * 56 * 56:,}"),
+    ("local-im2col-memory", f"{64 * 9} \\times {56 * 56:,}"),
+    ("local-im2col-memory", f"about {64 * 9 * 56 * 56 * 4 / 1e6:.1f} MB"),
+    ("local-im2col-memory", f"{64 * 56 * 56:,} numbers ({64 * 56 * 56 * 4 / 1e6:.1f} MB)"),
+    ("interview-1x1-conv", f"about {256 * 256 * 9 / (256 * 64 + 64 * 64 * 9 + 64 * 256):.1f}×"),
+    ("interview-depthwise-separable-cost", f"{256 * 9 + 256 ** 2:,}"),
+    ("interview-depthwise-separable-cost", f"({256 * 256 * 9 / (256 * 9 + 256 * 256):.1f}× fewer"),
+    ("interview-im2col-memory", f"from {64 * 56 * 56 * 4 / 1e6:.1f} MB to {64 * 9 * 56 * 56 * 4 / 1e6:.1f} MB"),
 ]
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import fsrs
 
+from course_lib.study import migrations
 from course_lib.study.args import count_arg, describe, text_arg
 from course_lib.study.scheduler import (
     Rating,
@@ -60,7 +61,7 @@ __all__ = [
     "APPLICATION_ID",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: quiz ids of interview prep renamed lesson05 -> lesson06 (study/migrations.py)
 APPLICATION_ID = 0x43435253  # "CCRS": marks the file as a convcourse review store
 BUSY_TIMEOUT_MS = 10_000
 
@@ -346,6 +347,9 @@ class ProgressStore:
                         conn.execute(statement)
             if version == 0:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version < SCHEMA_VERSION:
+                migrations.upgrade(conn, version, SCHEMA_VERSION)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if version != 0 and missing:
             self._report(f"the table(s) {', '.join(missing)} were missing and were recreated empty")
