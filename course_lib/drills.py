@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from course_lib.geometry import effective_kernel
-from course_lib.validation import is_int, positive_int, seed_arg
+from course_lib.validation import check_int, is_int, positive_int, seed_arg
 
 __all__ = [
     "Drill",
@@ -152,13 +152,17 @@ DRILL_KINDS: dict[str, Callable[..., Drill]] = {
 }
 
 
+#: more drills than anyone answers in one sitting; also keeps a typo like n=10**9 from filling the memory
+MAX_DRILLS = 1000
+
+
 def make_drills(n: int = 6, seed: int | None = 0,
                 kinds: Sequence[str] = ("output_size", "param_count", "receptive_field")) -> list[Drill]:
     """``n`` drills cycling through ``kinds``, drawn from ``numpy.random.default_rng(seed)``.
 
     ``seed=None`` gives fresh drills every call (for practice); an int gives the same drills every time.
     """
-    n = positive_int(n, "n")
+    n = check_int(n, "n", minimum=1, maximum=MAX_DRILLS, where="make_drills")
     kinds = list(kinds)
     if not kinds:
         raise ValueError("kinds: expected at least one of " + ", ".join(DRILL_KINDS) + ", got none")

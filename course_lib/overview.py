@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import NamedTuple, Sequence
 
-__all__ = ["LessonProgress", "lesson_overview", "progress_report"]
+__all__ = ["LESSONS", "LessonProgress", "lesson_overview", "progress_report"]
+
+#: the course's lesson numbers: 00 start here ... 05 modern conv layers, 06 interview prep
+LESSONS = range(7)
 
 
 class LessonProgress(NamedTuple):
@@ -21,7 +24,7 @@ class LessonProgress(NamedTuple):
     cards_learned: int
 
 
-def lesson_overview(store, cards: Sequence, lessons: Sequence[int] = range(6)) -> list[LessonProgress]:
+def lesson_overview(store, cards: Sequence, lessons: Sequence[int] = LESSONS) -> list[LessonProgress]:
     """One :class:`LessonProgress` per lesson number in ``lessons``.
 
     ``store``: a ``course_lib.study`` progress store; ``cards``: the flashcards (``card.lesson`` starts
@@ -39,7 +42,7 @@ def lesson_overview(store, cards: Sequence, lessons: Sequence[int] = range(6)) -
     return rows
 
 
-def progress_report(store, cards: Sequence, lessons: Sequence[int] = range(6)) -> str:
+def progress_report(store, cards: Sequence, lessons: Sequence[int] = LESSONS) -> str:
     """The per-lesson table, then exercise checks passed, flashcards due today and the review streak."""
     lines = [f"{'lesson':<10} {'quiz answers right':>18} {'flashcards learned':>19}"]
     for row in lesson_overview(store, cards, lessons):

@@ -20,7 +20,7 @@ LESSONS = [
     "03_ekg_conv1d",
     "04_mnist_cnn",
     "05_modern_conv_layers",
-    "05_interview_prep",
+    "06_interview_prep",
 ]
 
 

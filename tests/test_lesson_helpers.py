@@ -74,7 +74,7 @@ def test_motif_signals_bad_arguments(kwargs, error, message):
         motif_signals(**kwargs)
 
 
-# ---- lesson 05: interview cards ----
+# ---- lesson 06: interview cards ----
 
 def test_senior_answers_load_from_any_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)   # the lesson used a path relative to lessons/

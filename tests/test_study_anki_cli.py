@@ -101,5 +101,5 @@ def test_course_lib_main_dispatches_to_these_commands(tmp_path, capsys):
 
     assert main(["progress", "--db", str(tmp_path / "p.sqlite3")]) == 0
     assert "streak" in capsys.readouterr().out
-    assert main(["export-anki", "flashcards/05_interview_prep", "-o", str(tmp_path / "i.apkg")]) == 0
+    assert main(["export-anki", "flashcards/06_interview_prep", "-o", str(tmp_path / "i.apkg")]) == 0
     assert (tmp_path / "i.apkg").stat().st_size > 0

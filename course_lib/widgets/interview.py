@@ -1,4 +1,4 @@
-"""Interview practice cards (lesson 05): write your own answer, then open the senior answer."""
+"""Interview practice cards (lesson 06): write your own answer, then open the senior answer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import ipywidgets as widgets
 __all__ = ["SENIOR_ANSWERS", "load_senior_answers", "interview_card"]
 
 #: the senior answers, found next to the lessons whatever the working directory
-SENIOR_ANSWERS = Path(__file__).resolve().parents[2] / "lessons" / "05_senior_answers.yaml"
+SENIOR_ANSWERS = Path(__file__).resolve().parents[2] / "lessons" / "06_senior_answers.yaml"
 
 
 def load_senior_answers(path=None) -> list[dict]:
