@@ -378,12 +378,11 @@ def conv_transpose_flops(c_in: int, c_out: int, kernel_size: int | Sequence[int]
     """Forward cost of a transposed convolution: each of the ``batch * prod(input_size) * c_in``
     inputs stamps a ``(c_out // groups) * prod(kernel_size)`` kernel onto the output, one
     multiply-add per entry (twice that in FLOPs).  The same count as the convolution whose
-    input gradient it is."""
-    c_in, c_out = _positive("c_in", c_in), _positive("c_out", c_out)
-    groups = _groups(c_in, c_out, groups)
-    positions = math.prod(_per_dim("input_size", input_size))
-    return (_per_mac(unit) * _positive("batch", batch) * positions * c_in
-            * (c_out // groups) * math.prod(_per_dim("kernel_size", kernel_size)))
+    input gradient it is: that conv maps ``c_out`` channels of the output back to ``c_in``."""
+    c_in, c_out = _positive("c_in", c_in), _positive("c_out", c_out)   # named as the caller named them
+    _groups(c_in, c_out, groups)
+    _per_dim("input_size", input_size)
+    return conv_flops(c_out, c_in, kernel_size, input_size, batch, groups, unit=unit)
 
 
 @_accepts_old_kernel_keyword

@@ -188,7 +188,12 @@ def _execute(ws_url: str, token: str, code: str, timeout: float) -> str:
                 conn.close()
                 return "".join(out)
 
-    return asyncio.run(asyncio.wait_for(run(), timeout))
+    # In its own thread: Playwright's sync API (the browser tests, which may run first in the same
+    # process) leaves an event loop running in the main thread, where asyncio.run() refuses to start.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(asyncio.wait_for(run(), timeout))).result()
 
 
 # ---- build and tear down ---------------------------------------------------------------------

@@ -68,9 +68,10 @@ def test_drills_vary_within_one_quiz():
     assert len(prompts) >= 25
 
 
-@pytest.mark.parametrize("bad, error, message", [(0, ValueError, "n must be an int >= 1; got 0"),
-                                                 ("3", TypeError, "n must be an int >= 1; got str '3'"),
-                                                 (True, TypeError, "n must be an int >= 1; got bool True")])
+@pytest.mark.parametrize("bad, error, message", [(0, ValueError, r"n must be an int in 1\.\.1000; got 0"),
+                                                 ("3", TypeError, r"n must be an int in 1\.\.1000; got str '3'"),
+                                                 (True, TypeError, r"n must be an int in 1\.\.1000; got bool True"),
+                                                 (10**9, ValueError, r"n must be an int in 1\.\.1000; got 1000000000")])
 def test_bad_n_is_named(bad, error, message):
     with pytest.raises(error, match=message):
         drills.make_drills(bad)

@@ -229,9 +229,9 @@ class EKG(torch.nn.Module):
     (lambda x: torch.full((x.shape[0], 1), 0.5).to("meta"), "not_numeric"),
     (lambda x: torch.full((x.shape[0], 1), 0.5, dtype=torch.complex64), "not_numeric"),
     (lambda x: torch.full((x.shape[0], 1), 0.5).to_sparse(), "not_numeric"),
-    (lambda x: torch.full((x.shape[0], 1), 2.0), "no_sigmoid"),
+    (lambda x: torch.sigmoid(x.sum(dim=2)), "sigmoid_in_forward"),   # the contract is logits (lesson 03)
 ])
-def test_ekgnet_outputs_that_are_not_probabilities(out, key):
+def test_ekgnet_outputs_that_are_not_finite_logits(out, key):
     with pytest.raises(CheckFailed) as info:
         checks.check_ekgnet(EKG(out))
     assert info.value.diagnosis.key == key
@@ -245,10 +245,14 @@ def test_ekgnet_that_raises_an_unprintable_error():
         checks.check_ekgnet(EKG(out))
 
 
-def test_ekgnet_with_probabilities_passes(capsys):
-    checks.check_ekgnet(EKG(lambda x: torch.full((x.shape[0], 1), 0.5)))
+class EKGWithProba(EKG):
+    def predict_proba(self, x):
+        return torch.sigmoid(self(x))
+
+
+def test_ekgnet_with_logits_and_predict_proba_passes(capsys):
+    checks.check_ekgnet(EKGWithProba(lambda x: 3.0 * x.sum(dim=2)))   # finite, unbounded scores
     assert "passed" in capsys.readouterr().out
-    assert math.isfinite(0.5)
 
 
 class Classifier(torch.nn.Module):

@@ -22,7 +22,7 @@ def test_overview_counts_quiz_answers_and_learned_cards(tmp_path):
     cards = load_decks()
     with open_store(tmp_path / "progress.sqlite3") as store:
         rows = lesson_overview(store, cards)
-        assert [r.lesson for r in rows] == [f"lesson{n:02d}" for n in range(6)]
+        assert [r.lesson for r in rows] == [f"lesson{n:02d}" for n in range(7)]   # 00 start here ... 05 modern layers, 06 interview
         assert all(r == LessonProgress(r.lesson, 0, 0, 0) for r in rows)
         store.record_check("quiz:lesson01:q1", False)
         store.record_check("quiz:lesson01:q1", True)      # last try right

@@ -45,7 +45,8 @@ def count_parameters(model: nn.Module) -> int:
     return param_count(model)
 
 
-def _check_input(x: torch.Tensor, expected: tuple, name: str = "x") -> None:
+def check_input_shape(x: torch.Tensor, expected: tuple, name: str = "x") -> None:
+    """Refuse anything but a tensor of shape ``expected`` (``None`` = any size, e.g. the batch axis)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if x.dim() != len(expected) or any(e is not None and s != e for s, e in zip(x.shape, expected)):
@@ -93,7 +94,7 @@ class EKGNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer outputs after ReLU: (N, channels1, 9) and (N, channels2, 5)."""
-        _check_input(x, (None, 1, self.input_length))
+        check_input_shape(x, (None, 1, self.input_length))
         h1 = self.act(self.conv1(x))
         h2 = self.act(self.conv2(h1))
         return h1, h2
@@ -122,7 +123,7 @@ class DenseEKG(nn.Module):
         self.net = nn.Sequential(nn.Flatten(), nn.Linear(input_length, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, (None, 1, self.input_length))
+        check_input_shape(x, (None, 1, self.input_length))
         return self.net(x).squeeze(1)
 
     @torch.no_grad()
@@ -183,7 +184,7 @@ class MnistCNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Feature maps after each conv + ReLU: (N, 32, 28, 28) and (N, 64, 28, 28)."""
-        _check_input(x, (None, 1, 28, 28))
+        check_input_shape(x, (None, 1, 28, 28))
         if self.normalize_input:
             x = (x - self.input_mean) / self.input_std
         a1 = torch.relu(self.bn1(self.conv1(x)))
@@ -212,7 +213,7 @@ class MnistMLP(nn.Module):
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, (None, 1, 28, 28))
+        check_input_shape(x, (None, 1, 28, 28))
         return self.net(x)
 
 
@@ -252,7 +253,7 @@ class ResidualCNN(nn.Module):
         self.head = nn.Linear(2 * c, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, (None, 1, 28, 28))
+        check_input_shape(x, (None, 1, 28, 28))
         h = self.pool(self.block1(self.stem(x)))
         h = self.block2(self.widen(h))
         return self.head(h.mean(dim=(2, 3)))

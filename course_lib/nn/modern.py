@@ -20,7 +20,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from course_lib.nn.models import MNIST_MEAN, MNIST_STD, _check_input
+from course_lib.nn.models import MNIST_MEAN, MNIST_STD, check_input_shape
 
 __all__ = ["SeparableConv", "SeparableBlock", "ModernCNN"]
 
@@ -100,7 +100,7 @@ class ModernCNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature maps before global average pooling: (N, widths[-1], H', W')."""
-        _check_input(x, (None, 1, 28, 28))
+        check_input_shape(x, (None, 1, 28, 28))
         return self.blocks(self.stem((x - self.input_mean) / self.input_std))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -47,7 +47,7 @@ LINESTYLES = ("-", "--", ":", "-.")
 WINDOW_COLOR = "tab:orange"
 
 
-def _to_numpy(x, name: str) -> np.ndarray:
+def to_numpy(x, name: str) -> np.ndarray:
     """Return ``x`` as a float NumPy array (torch tensors are detached and copied to the CPU)."""
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
@@ -70,7 +70,8 @@ def _window_geometry(kernel_size, stride, dilation, padding):
     return k, s, d, resolve_padding(padding, (k,), None, (d,))[0]
 
 
-def _new_axes(ax, figsize):
+def new_axes(ax, figsize):
+    """``(figure, axes)``: a new figure of ``figsize`` when ``ax`` is None, else ``ax`` and its figure."""
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     else:
@@ -267,7 +268,7 @@ def plot_sliding_window_1d(signal, kernel_size: int, stride: int = 1, padding=0,
     apart, starting at ``position * stride`` in padded coordinates) as orange hatched bars.
     Returns the Figure.
     """
-    x = _to_numpy(signal, "signal")
+    x = to_numpy(signal, "signal")
     if x.ndim != 1:
         raise ValueError(f"signal: expected shape (L,), got {x.shape}")
     k, s, d, pads = _window_geometry(kernel_size, stride, dilation, padding)
@@ -277,7 +278,7 @@ def plot_sliding_window_1d(signal, kernel_size: int, stride: int = 1, padding=0,
                          f"{x.size + sum(pads)} padded steps")
     if not 0 <= position < n_out:
         raise ValueError(f"position: expected 0 <= position < {n_out}, got {position}")
-    fig, ax = _new_axes(ax, (8, 2.6))
+    fig, ax = new_axes(ax, (8, 2.6))
     SlidingWindow1d(ax).update(x, k, s, d, pads, position, title)
     return fig
 
@@ -290,7 +291,7 @@ def plot_sliding_window_2d(image, kernel_size: int, stride: int = 1, padding=0, 
     box shows the whole span ``dilation*(kernel_size-1)+1`` the unit depends on.
     Returns the Figure.
     """
-    x = _to_numpy(image, "image")
+    x = to_numpy(image, "image")
     if x.ndim != 2:
         raise ValueError(f"image: expected shape (H, W), got {x.shape}")
     k, s, d, pads = _window_geometry(kernel_size, stride, dilation, padding)
@@ -302,7 +303,7 @@ def plot_sliding_window_2d(image, kernel_size: int, stride: int = 1, padding=0, 
     i, j = position
     if not (0 <= i < n_rows and 0 <= j < n_cols):
         raise ValueError(f"position: expected (row, col) inside ({n_rows}, {n_cols}), got {position}")
-    fig, ax = _new_axes(ax, (4, 4))
+    fig, ax = new_axes(ax, (4, 4))
     SlidingWindow2d(ax).update(x, k, s, d, pads, (i, j), title)
     return fig
 
@@ -326,7 +327,7 @@ def plot_kernels_2d(weights, channel: int = 0, ncols: int = 8, title: str = "Con
     """Show 2D kernels: ``weights`` (C_out, C_in, KH, KW) (input channel ``channel`` is drawn)
     or (C_out, KH, KW). Grey scale, one shared colour range centred on 0 so signs compare.
     Panels are titled "<panel_label> 0", ... (say ``"unit"`` for the weights of dense units)."""
-    w = _to_numpy(weights, "weights")
+    w = to_numpy(weights, "weights")
     if w.ndim == 4:
         if not 0 <= channel < w.shape[1]:
             raise ValueError(f"channel: expected 0 <= channel < {w.shape[1]}, got {channel}")
@@ -348,14 +349,14 @@ def plot_kernels_2d(weights, channel: int = 0, ncols: int = 8, title: str = "Con
 def plot_kernels_1d(weights, channel: int = 0, title: str = "1D convolution kernels", ax=None):
     """Show 1D kernels ``weights`` (C_out, C_in, K) (input channel ``channel``) or (C_out, K) as
     lines with different line styles and markers, one per filter."""
-    w = _to_numpy(weights, "weights")
+    w = to_numpy(weights, "weights")
     if w.ndim == 3:
         if not 0 <= channel < w.shape[1]:
             raise ValueError(f"channel: expected 0 <= channel < {w.shape[1]}, got {channel}")
         w = w[:, channel]
     elif w.ndim != 2:
         raise ValueError(f"weights: expected shape (C_out, C_in, K) or (C_out, K), got {w.shape}")
-    fig, ax = _new_axes(ax, (7, 3))
+    fig, ax = new_axes(ax, (7, 3))
     markers = "osD^v<>p*h"
     for index, row in enumerate(w):
         ax.plot(np.arange(row.size), row, ls=LINESTYLES[index % 4], marker=markers[index % len(markers)],
@@ -374,7 +375,7 @@ def plot_feature_maps(maps, ncols: int = 8, image=None, title: str = "Feature ma
     drawn first in grey. Each map uses its own colour range (``viridis`` reads in grey scale):
     bright is the map's highest value, dark its lowest, so a strong *negative* response is dark.
     ``titles`` (C strings) names the panels; default "map 0", "map 1", ..."""
-    m = _to_numpy(maps, "maps")
+    m = to_numpy(maps, "maps")
     if m.ndim == 4 and m.shape[0] == 1:
         m = m[0]
     if m.ndim != 3:
@@ -385,7 +386,7 @@ def plot_feature_maps(maps, ncols: int = 8, image=None, title: str = "Feature ma
     fig, axes = _grid(m.shape[0] + extra, ncols)
     axes = list(axes)
     if image is not None:
-        img = _to_numpy(image, "image").squeeze()
+        img = to_numpy(image, "image").squeeze()
         if img.ndim != 2:
             raise ValueError(f"image: expected shape (H, W) (or with size-1 axes), got {img.shape}")
         axes[0].imshow(img, cmap="gray")
@@ -406,7 +407,7 @@ def plot_feature_maps(maps, ncols: int = 8, image=None, title: str = "Feature ma
 def plot_images(images, titles: Sequence[str] | None = None, suptitle: str = "", cmap: str = "gray",
                 ncols: int = 8):
     """Show a row (or grid) of 2D images ``images`` (N, H, W) or (N, 1, H, W) with optional titles."""
-    x = _to_numpy(images, "images")
+    x = to_numpy(images, "images")
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3:
@@ -446,7 +447,7 @@ def plot_unit_coverage(input_length: int, layers: Sequence[Sequence[int]], signa
                              squeeze=False, layout="constrained")
     axes = axes[:, 0]
     if signal is not None:
-        sig = _to_numpy(signal, "signal").squeeze()
+        sig = to_numpy(signal, "signal").squeeze()
         if sig.shape != (input_length,):
             raise ValueError(f"signal: expected shape ({input_length},), got {sig.shape}")
         axes[0].plot(np.arange(1, input_length + 1), sig, color="black", lw=1)
@@ -481,7 +482,7 @@ def plot_param_counts(counts: Mapping[str, int], title: str = "Parameters per mo
     values = []
     for name in names:
         values.append(check_int(counts[name], f"counts[{name!r}]", minimum=0))
-    fig, ax = _new_axes(ax, (1.6 * len(names) + 2.5, 3.4))
+    fig, ax = new_axes(ax, (1.6 * len(names) + 2.5, 3.4))
     bars = ax.bar(range(len(names)), values, color="0.75", edgecolor="black")
     for index, bar in enumerate(bars):
         bar.set_hatch(HATCHES[index % len(HATCHES)])
@@ -502,8 +503,8 @@ def plot_filter_responses_1d(signal, responses, kernel_size: int, stride: int = 
                              title: str = "What each filter responds to", names: Sequence[str] | None = None):
     """Draw ``signal`` (L,) and, below it, each filter's response ``responses`` (C, L_out) placed at
     the centre of the window it reads (window ``u`` covers steps ``u*stride .. u*stride+kernel_size-1``)."""
-    sig = _to_numpy(signal, "signal").squeeze()
-    resp = _to_numpy(responses, "responses")
+    sig = to_numpy(signal, "signal").squeeze()
+    resp = to_numpy(responses, "responses")
     if sig.ndim != 1:
         raise ValueError(f"signal: expected shape (L,), got {sig.shape}")
     if resp.ndim == 1:

@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from course_lib.shapes import conv_output_size
 from course_lib.validation import positive_int
 
-from .conv import HATCHES, _new_axes, _to_numpy
+from .conv import HATCHES, new_axes, to_numpy
 
 __all__ = ["conv_tap_index", "plot_conv_matrix"]
 
@@ -51,13 +51,13 @@ def plot_conv_matrix(kernel, input_shape: tuple[int, int], stride: int = 1, ax=N
     (H, W): one colour (and hatch) per kernel tap, its value written in the cell, zeros left white.
     ``ax.images[0]`` holds the tap map of :func:`conv_tap_index` (masked where the entry is 0).
     Returns the Figure."""
-    k = _to_numpy(kernel, "kernel")
+    k = to_numpy(kernel, "kernel")
     if k.ndim != 2:
         raise ValueError(f"kernel: expected shape (KH, KW), got {k.shape}")
     taps = conv_tap_index(input_shape, k.shape, stride)
     n_taps = k.size
     rows, cols = taps.shape
-    fig, ax = _new_axes(ax, (min(12.0, 1.2 + 0.42 * cols), min(8.0, 1.4 + 0.42 * rows)))
+    fig, ax = new_axes(ax, (min(12.0, 1.2 + 0.42 * cols), min(8.0, 1.4 + 0.42 * rows)))
     colours = plt.get_cmap("Pastel1" if n_taps <= 9 else "tab20")(np.arange(n_taps) % (9 if n_taps <= 9 else 20))
     ax.imshow(np.ma.masked_less(taps, 0), cmap=ListedColormap(colours), vmin=-0.5, vmax=n_taps - 0.5,
               interpolation="nearest", aspect="equal")
