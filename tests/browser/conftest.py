@@ -84,9 +84,18 @@ def artifacts_dir() -> Path:
     return folder
 
 
+#: the running Chromium while a session has one. A test module elsewhere that imports these fixtures
+#: (tests/test_hub_class.py) gets its own fixture definition; it must reuse this browser, because a
+#: second sync_playwright() refuses to start inside the first one's event loop.
+_RUNNING: list = []
+
+
 @pytest.fixture(scope="session")
 def browser():
     """A headless Chromium (Debian's) launched by Playwright, closed at the end."""
+    if _RUNNING:
+        yield _RUNNING[0]
+        return
     exe = chromium_path()
     if exe is None:
         wanted = os.environ.get("CONVCOURSE_CHROMIUM", "/usr/bin/chromium")
@@ -104,9 +113,11 @@ def browser():
             chromium = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
         except Exception as exc:  # a broken install is as bad as a missing one
             _skip_or_fail(f"Chromium at {exe} did not start under Playwright: {exc}")
+        _RUNNING.append(chromium)
         yield chromium
         chromium.close()
     finally:
+        _RUNNING.clear()
         pw.stop()
 
 
