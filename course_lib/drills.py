@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from course_lib.geometry import effective_kernel
-from course_lib.validation import check_int, is_int, positive_int, seed_arg
+from course_lib.validation import check_int, is_int, seed_arg
 
 __all__ = [
     "Drill",

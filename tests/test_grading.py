@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from test_grading_support import (
-    REPO, autograde, autograded_cells, filled, generate, grade_id, make_course, run_nbgrader, scores, submit,
+    REPO, autograde, autograded_cells, filled, grade_id, make_course, run_nbgrader, scores, submit,
 )
 
 pytestmark = pytest.mark.slow  # runs the real nbgrader CLI (tens of seconds)

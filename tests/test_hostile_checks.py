@@ -6,7 +6,6 @@ never pass and never crash with torch's or numpy's error."""
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib.study import Card, DeckError, Rating, load_deck, load_decks, open_store
+from course_lib.study import Card, DeckError, Rating, load_deck, open_store
 from course_lib.study.anki import export_anki
 from course_lib.study.store import ProgressStoreError
 from course_lib.widgets.flashcards import FlashcardReview

@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

@@ -3,7 +3,6 @@ signals and the interview cards."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 import numpy as np

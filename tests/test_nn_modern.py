@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import shapes
 from course_lib.nn.counting import layer_rows, mult_adds
 from course_lib.nn.models import MnistCNN, count_parameters
 from course_lib.nn.modern import ModernCNN, SeparableBlock, SeparableConv
@@ -83,18 +82,20 @@ def test_modern_cnn_card_numbers_are_the_models():
     assert f"{mult_adds(theirs) / mult_adds(ours):.1f}× fewer multiply-adds" in card
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(widths=()), "widths"), (dict(widths="abc"), "widths"), (dict(widths=(8, 0)), r"widths\[1\]"),
-    (dict(widths=(8, True)), r"widths\[1\]"), (dict(n_classes=0), "n_classes"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(widths=()), ValueError, "widths"), (dict(widths="abc"), ValueError, "widths"),
+    (dict(widths=(8, 0)), ValueError, r"widths\[1\]"), (dict(widths=(8, True)), TypeError, r"widths\[1\]"),
+    (dict(n_classes=0), ValueError, "n_classes"),
 ])
-def test_modern_cnn_refuses_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_modern_cnn_refuses_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         ModernCNN(**kwargs)
 
 
-@pytest.mark.parametrize("args, match", [((0, 4), "c_in"), ((4, 2.5), "c_out"), ((4, 4, 3), "stride")])
-def test_blocks_refuse_bad_arguments(args, match):
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize("args, error, match", [((0, 4), ValueError, "c_in"), ((4, 2.5), TypeError, "c_out"),
+                                                ((4, 4, 3), ValueError, "stride")])
+def test_blocks_refuse_bad_arguments(args, error, match):
+    with pytest.raises(error, match=match):
         SeparableBlock(*args)
 
 

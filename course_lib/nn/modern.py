@@ -21,14 +21,9 @@ import torch
 from torch import nn
 
 from course_lib.nn.models import MNIST_MEAN, MNIST_STD, check_input_shape
+from course_lib.validation import positive_int
 
 __all__ = ["SeparableConv", "SeparableBlock", "ModernCNN"]
-
-
-def _channels(name: str, value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return value
 
 
 class SeparableConv(nn.Module):
@@ -40,7 +35,7 @@ class SeparableConv(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1):
         super().__init__()
-        c_in, c_out = _channels("c_in", c_in), _channels("c_out", c_out)
+        c_in, c_out = positive_int(c_in, "c_in", where="SeparableConv"), positive_int(c_out, "c_out", where="SeparableConv")
         if stride not in (1, 2):
             raise ValueError(f"stride: expected 1 or 2, got {stride!r}")
         self.depthwise = nn.Conv2d(c_in, c_in, 3, stride=stride, padding=1, groups=c_in, bias=False)
@@ -87,8 +82,8 @@ class ModernCNN(nn.Module):
         super().__init__()
         if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 1:
             raise ValueError(f"widths: expected a non-empty sequence of positive ints, got {widths!r}")
-        widths = [_channels(f"widths[{i}]", c) for i, c in enumerate(widths)]
-        _channels("n_classes", n_classes)
+        widths = [positive_int(c, f"widths[{i}]", where="ModernCNN") for i, c in enumerate(widths)]
+        positive_int(n_classes, "n_classes", where="ModernCNN")
         self.register_buffer("input_mean", torch.tensor(MNIST_MEAN))
         self.register_buffer("input_std", torch.tensor(MNIST_STD))
         self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
