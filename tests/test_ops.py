@@ -391,6 +391,7 @@ def test_numpy_backend_chunked_and_threaded_paths_agree_with_torch(monkeypatch, 
 
     monkeypatch.setattr(numpy_backend, "_CHUNK_BYTES", 2048)
     monkeypatch.setattr(numpy_backend, "_PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(numpy_backend, "_PARALLEL_MIN_BYTES", 1)
     monkeypatch.setenv("COURSE_LIB_NUMPY_THREADS", threads)
     rng = np.random.default_rng(6)
     for stride, padding, dilation in [(1, 1, 1), (2, (0, 1), (1, 2)), (1, "same", 2)]:
@@ -411,6 +412,7 @@ def test_numpy_backend_thread_pool_survives_fork(monkeypatch):
 
     monkeypatch.setattr(numpy_backend, "_CHUNK_BYTES", 2048)
     monkeypatch.setattr(numpy_backend, "_PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(numpy_backend, "_PARALLEL_MIN_BYTES", 1)
     monkeypatch.setenv("COURSE_LIB_NUMPY_THREADS", "2")
     x = np.random.default_rng(8).standard_normal((6, 3, 9, 9)).astype(np.float32)
     w = np.ones((4, 3, 3, 3), np.float32)

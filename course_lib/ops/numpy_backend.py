@@ -21,26 +21,32 @@ Backward reuses the same matrices:
   scatter-adds).
 
 Groups: the padded copy is *group-major*, (N, groups, H_pad, W_pad, C_in/groups), so each
-group's window rows stay contiguous; one GEMM per group writes that group's output columns.
-Depthwise (one channel per group) at stride 1 skips GEMMs: on the flattened, padded,
-channel-last image every kernel offset is one contiguous shifted slice, so the conv is KH*KW
-multiply-adds of long runs (:func:`_depthwise_flat`).  Transposed convolutions reuse these
-pieces: forward = the conv's input gradient, backward = the conv forward (dx) and its
-weight gradient (dw).
+group's window rows stay contiguous; one stacked ``np.matmul`` runs every group's GEMM and
+writes each group's output columns.  Depthwise (one channel per group) at stride 1 skips
+GEMMs: on the flattened, padded, channel-last images every kernel offset is one shift, so
+the conv is one einsum over shifted views (:func:`_depthwise_flat`).  Transposed
+convolutions: the forward splits the output into its stride phases, each an ordinary
+stride-1 conv with part of the kernel (:func:`_transposed_by_phases`, "sub-pixel
+convolution"); the backward is the conv forward (dx) and its weight gradient (dw).
 
 Results are returned as channels-first (N, C, ...) *views* of channel-last memory, which is
 exactly the layout the next layer's im2col wants.  conv1d runs as conv2d with H = 1.
 
-Speed: the batch is processed in chunks whose im2col block (about ``_CHUNK_BYTES``) stays in
-cache between the copy and the GEMM.  Chunks are independent, so they run in a small thread
-pool (numpy releases the GIL in copies, adds and GEMMs) with numpy's BLAS held to one thread
-meanwhile (via threadpoolctl when installed), which keeps every core busy without
-oversubscribing them.  ``COURSE_LIB_NUMPY_THREADS=1`` turns the pool off.
+Speed: a big batch is cut into as many jobs as there are threads (more when it exceeds
+``_CHUNK_BYTES`` of im2col per job); each job pads its images once, then runs im2col + GEMM
+on blocks of about ``_GEMM_BYTES``, which stay in cache between the copy and the GEMM.  The
+calling thread takes jobs too, alongside ``threads - 1`` pool workers (a thread hand-off
+costs tens of microseconds; the caller never waits idle for one), and numpy's BLAS is held
+to one thread meanwhile (via threadpoolctl when installed), which keeps every core busy
+without oversubscribing them.  Small problems (under ``_PARALLEL_MIN_BYTES``) run in the
+calling thread.  ``COURSE_LIB_NUMPY_THREADS=1`` turns the pool off.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -48,8 +54,12 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..geometry import output_length
 
-_PARALLEL_MIN_ELEMENTS = 1 << 18     # smaller jobs are not worth a thread hand-off
-_CHUNK_BYTES = 1 << 20               # im2col block per GEMM: small enough to stay in cache
+_PARALLEL_MIN_ELEMENTS = 1 << 18     # smaller copies are not worth a thread hand-off
+_PARALLEL_MIN_BYTES = 1 << 20        # nor is less work than this (im2col bytes, see _batch_chunks)
+_CHUNK_BYTES = 1 << 25               # work per job at most: a big batch gets more jobs than threads
+_GEMM_BYTES = 1 << 19                # im2col block per GEMM inside a job: small enough to stay in L2
+_DEPTHWISE_ROW = 1536                # entries per row of the depthwise einsum (see _depthwise_flat)
+_DEPTHWISE_BLOCK_BYTES = 1 << 23     # padded images per depthwise einsum call (fewer, longer calls win)
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
 
@@ -84,36 +94,78 @@ def _get_pool(threads: int) -> ThreadPoolExecutor:
     return _pool
 
 
+def _share(job, chunks: list) -> list:
+    """``[job(c) for c in chunks]`` with the calling thread and ``_threads() - 1`` pool workers
+    taking chunks in turn from one queue.  The caller works too, instead of waiting for the
+    pool to wake up; the first error is raised once every worker has stopped."""
+    results = [None] * len(chunks)
+    queue = iter(enumerate(chunks))
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                item = next(queue, None)
+            if item is None:
+                return
+            try:
+                results[item[0]] = job(item[1])
+            except BaseException:
+                with lock:
+                    for _ in queue:             # nobody starts another chunk
+                        pass
+                raise
+
+    helpers = min(_threads(), len(chunks)) - 1
+    futures = [_get_pool(helpers).submit(work) for _ in range(helpers)]
+    try:
+        work()
+    finally:
+        for future in futures:
+            future.result()
+    return results
+
+
 def _over_batch(job, N: int, elements: int) -> None:
     """Run ``job(batch_slice)`` on slices covering ``range(N)``, in parallel when it is big."""
     threads = min(_threads(), N)
     if threads <= 1 or elements < _PARALLEL_MIN_ELEMENTS:
         job(slice(0, N))
         return
-    bounds = [N * t // threads for t in range(threads + 1)]
-    list(_get_pool(threads).map(job, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]))
+    _share(job, _even_slices(N, threads))
 
 
 def _run_chunks(job, chunks: list[slice]) -> list:
-    """``[job(c) for c in chunks]``; with several threads, the chunks run in the pool while BLAS
-    is held to one thread each (so the cores are shared, not oversubscribed)."""
+    """``[job(c) for c in chunks]``; with several threads, the chunks are shared out (see
+    :func:`_share`) while BLAS is held to one thread each (so the cores are shared, not
+    oversubscribed)."""
     threads = min(_threads(), len(chunks))
     if threads <= 1 or _blas_limit is None:
         return [job(c) for c in chunks]
     with _blas_limit():
-        return list(_get_pool(threads).map(job, chunks))
+        return _share(job, chunks)
+
+
+def _channel_sums(a: np.ndarray) -> np.ndarray:
+    """a: (N, C, H, W) -> (C,), the sum over images and positions (a bias gradient), the batch
+    split across the threads when it is big (a sum is cheap per byte, hence the 8x threshold)."""
+    chunks = _batch_chunks(a.shape[0], a[0].nbytes // 8)
+    parts = _run_chunks(lambda batch: a[batch].sum(axis=(0, 2, 3)), chunks)
+    return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
 
 
 def _pad_channel_last(x: np.ndarray, padding, value: float = 0.0, groups: int = 1,
-                      parallel: bool = True) -> np.ndarray:
+                      parallel: bool = True, out: np.ndarray | None = None) -> np.ndarray:
     """x: (N, C, H, W) -> zero-bordered channel-last copy (N, H + pt + pb, W + pl + pr, C).
 
     With ``groups`` > 1 the copy is group-major, (N, groups, H_pad, W_pad, C // groups), so
-    that one group's window rows (KW * C/groups values) are contiguous runs.
+    that one group's window rows (KW * C/groups values) are contiguous runs.  ``out``: a
+    contiguous array of the result's size to fill instead of a new one.
     """
     (pt, pb), (pl, pr) = padding
     N, C, H, W = x.shape
-    out = np.empty((N, groups, H + pt + pb, W + pl + pr, C // groups), dtype=x.dtype)
+    shape = (N, groups, H + pt + pb, W + pl + pr, C // groups)
+    out = np.empty(shape, dtype=x.dtype) if out is None else out.reshape(shape)
     x_cl = x.reshape(N, groups, C // groups, H, W).transpose(0, 1, 3, 4, 2)
 
     def job(batch):
@@ -154,10 +206,35 @@ def _group_windows(x, padding, groups, kernel, stride, dilation, out_size) -> li
     return [_windows(x_pad[:, g], kernel, stride, dilation, out_size) for g in range(groups)]
 
 
-def _weight_matrix(w: np.ndarray) -> np.ndarray:
-    """w: (C_out, C_in, KH, KW) -> (KH*KW*C_in, C_out), rows ordered like im2col's columns."""
-    C_out = w.shape[0]
-    return w.transpose(2, 3, 1, 0).reshape(-1, C_out)
+def _group_window_view(x, padding, groups, kernel, stride, dilation, out_size) -> np.ndarray:
+    """Every group's receptive fields: x (n, C, H, W) -> read-only view (groups, n, H_out, W_out, KH, KW, C/groups).
+
+    A view over a group-major padded copy of x (see :func:`_pad_channel_last`); entry
+    [g, n, i, j] holds what output (i, j) of image n reads from group g's channels, ordered
+    (m, k, c) like :func:`_weight_stack`'s rows.  ``view[:, a:b].reshape(groups, -1, KH*KW*C/groups)``
+    is the im2col of images a..b (one copy).
+    """
+    x_pad = _pad_channel_last(x, padding, groups=groups, parallel=False)
+    if groups == 1:
+        x_pad = x_pad[:, None]
+    n, G, _, _, C_g = x_pad.shape
+    (KH, KW), (sh, sw), (dh, dw), (H_out, W_out) = kernel, stride, dilation, out_size
+    sN, sG, sH, sW, sC = x_pad.strides
+    return as_strided(x_pad, shape=(G, n, H_out, W_out, KH, KW, C_g),
+                      strides=(sG, sN, sH * sh, sW * sw, sH * dh, sW * dw, sC), writeable=False)
+
+
+def _weight_stack(w: np.ndarray, groups: int) -> np.ndarray:
+    """w: (C_out, C_in/groups, KH, KW) -> (groups, KH*KW*C_in/groups, C_out/groups), rows ordered like
+    :func:`_group_window_view`'s im2col columns: group g's GEMM is cols[g] @ stack[g]."""
+    C_out, C_g, KH, KW = w.shape
+    return np.ascontiguousarray(w.reshape(groups, C_out // groups, C_g, KH, KW)
+                                .transpose(0, 3, 4, 2, 1).reshape(groups, KH * KW * C_g, C_out // groups))
+
+
+def _per_group(rows: np.ndarray, groups: int) -> np.ndarray:
+    """Channel-last rows (R, C) -> the (groups, R, C/groups) view whose [g] is group g's columns."""
+    return rows.reshape(rows.shape[0], groups, -1).transpose(1, 0, 2)
 
 
 def _out_size(in_size, kernel, stride, padding, dilation):
@@ -170,10 +247,21 @@ def _as_4d(x, w, stride, padding, dilation):
 
 
 # ------------------------------------------------------------------------------- conv 2d
-def _batch_chunks(N: int, bytes_per_image: int) -> list[slice]:
-    """Split the batch so one chunk's im2col matrix is about ``_CHUNK_BYTES`` (stays in cache)."""
-    per_chunk = max(1, min(N, _CHUNK_BYTES // max(1, bytes_per_image)))
-    return [slice(start, min(start + per_chunk, N)) for start in range(0, N, per_chunk)]
+def _batch_chunks(N: int, bytes_per_image: int, target: int | None = None) -> list[slice]:
+    """Split the batch into chunks of about ``target`` bytes of work each (``_CHUNK_BYTES``),
+    their number a multiple of the worker threads so that every thread gets the same share."""
+    target = _CHUNK_BYTES if target is None else target
+    total = N * max(1, bytes_per_image)
+    if total < _PARALLEL_MIN_BYTES:                 # too small to be worth a thread hand-off
+        return [slice(0, N)]
+    threads = max(1, _threads())
+    count = threads * -(-total // (threads * target))      # ceil, then a multiple of the threads
+    return _even_slices(N, max(1, min(N, count)))
+
+
+def _even_slices(N: int, count: int) -> list[slice]:
+    """``range(N)`` cut into ``count`` consecutive slices whose lengths differ by at most one."""
+    return [slice(a, b) for a, b in itertools.pairwise(N * i // count for i in range(count + 1))]
 
 
 def _group_slices(groups: int, per_group: int) -> list[slice]:
@@ -186,46 +274,100 @@ def _is_depthwise(w: np.ndarray, groups: int) -> bool:
     return groups > 1 and w.shape[1] == 1 and w.shape[0] == groups
 
 
+def _depthwise_row(C: int) -> int:
+    """Entries per einsum row: a multiple of C (so every row starts at channel 0) near
+    ``_DEPTHWISE_ROW``, small enough that the KH*KW weight rows stay in L1."""
+    return C * max(1, _DEPTHWISE_ROW // C)
+
+
+def _tap_view(flat, rows, row, kernel, dilation, W_pad, C):
+    """Read-only view (rows, KH, KW, row) of ``flat``: [r, m, k] is row r shifted by tap (m, k),
+    i.e. by (m*d_h*W_pad + k*d_w)*C entries."""
+    size = flat.itemsize
+    return as_strided(flat, shape=(rows, *kernel, row),
+                      strides=(row * size, dilation[0] * W_pad * C * size, dilation[1] * C * size, size),
+                      writeable=False)
+
+
+class _FlatImages:
+    """Blocks of a few padded channel-last images, flattened, for the depthwise einsums.
+
+    ``fill(x_block, padding)`` copies (n, C, H, W) into a reused buffer as n zero-padded
+    channel-last images in one flat run, followed by ``reach`` zeros (what the last dropped
+    positions' taps read), and returns that run (n*H_pad*W_pad*C entries; the zeros follow it
+    in the buffer).  One per pool job, so the padded copy stays in cache until it is used.
+    """
+
+    def __init__(self, images: int, per_image: int, reach: int, dtype):
+        self.buffer = np.empty(images * per_image + reach, dtype=dtype)
+        self.per_image, self.reach = per_image, reach
+
+    def fill(self, x_block, padding):
+        used = x_block.shape[0] * self.per_image
+        self.buffer[used:used + self.reach] = 0
+        _pad_channel_last(x_block, padding, parallel=False, out=self.buffer[:used])
+        return self.buffer, used
+
+
+def _depthwise_geometry(C, kernel, dilation, W_pad):
+    """(row length, reach): entries per einsum row and the farthest tap's shift in entries."""
+    (KH, KW), (dh, dw) = kernel, dilation
+    return _depthwise_row(C), ((KH - 1) * dh * W_pad + (KW - 1) * dw) * C
+
+
 def _depthwise_flat(x, w, b, padding, dilation, out_size):
     """Depthwise conv at stride 1 on flattened, padded, channel-last images.
 
     With stride 1, output (i, j) of channel c reads x_pad[i + m*d_h, j + k*d_w, c]; flattened
-    (position p = (i*W_pad + j)*C + c) every kernel offset (m, k) is the *contiguous* slice
-    starting at (m*d_h*W_pad + k*d_w)*C.  So the conv is KH*KW multiply-adds of long contiguous
-    runs: one einsum over a read-only view of all the slices times the weight rows tiled to the
-    same length (the columns j >= W_out are computed and dropped).  x: (N, C, H, W), w: (C, 1, KH, KW), b: (C,) | None -> y: (N, C, H_out, W_out) (a view).
+    (position p = (i*W_pad + j)*C + c) every kernel offset (m, k) is the same shift
+    (m*d_h*W_pad + k*d_w)*C of p.  Cut the flat images into rows of a few thousand entries (a
+    multiple of C, so entry l of every row is channel l mod C): the conv is then one einsum,
+    y[r, l] = sum_{m,k} x_flat[r*row + l + shift(m, k)] * w[l mod C, 0, m, k], over a read-only
+    view of every shifted row, with the KH*KW weight rows (w tiled to the row length) small
+    enough to stay in L1.  Each pool job pads its images into one buffer and convolves them
+    with one einsum per ``_DEPTHWISE_BLOCK_BYTES`` of images.  Positions outside the output (the padding columns and
+    rows) are computed and dropped.  x: (N, C, H, W), w: (C, 1, KH, KW), b: (C,) | None -> y:
+    (N, C, H_out, W_out) (a view).
     """
-    N, C = x.shape[:2]
+    N, C, H, W = x.shape
     _, _, KH, KW = w.shape
-    (dh, dw), (H_out, W_out) = dilation, out_size
-    x_pad = _pad_channel_last(x, padding)                    # (N, H_pad, W_pad, C)
-    W_pad = x_pad.shape[2]
-    x_flat = x_pad.reshape(N, -1)
-    Q = ((H_out - 1) * W_pad + W_out) * C                   # flat entries that hold outputs
-    tiles = np.tile(w.reshape(C, KH * KW).T, (1, Q // C)).reshape(KH, KW, Q)   # w[:, 0, m, k] repeated
-    bias = None if b is None else np.tile(b, Q // C)
-    y = np.empty((N, H_out * W_pad * C), dtype=x.dtype)    # entries past Q are never read
-    sN, size = x_flat.strides[0], x.itemsize
+    (pt, pb), (pl, pr) = padding
+    H_pad, W_pad = H + pt + pb, W + pl + pr
+    per_image = H_pad * W_pad * C
+    row, reach = _depthwise_geometry(C, (KH, KW), dilation, W_pad)
+    tiles = np.tile(w.reshape(C, KH * KW).T.astype(x.dtype), (1, row // C)).reshape(KH, KW, row)
+    bias = None if b is None else np.tile(b.astype(x.dtype), H_pad * W_pad)
+    y = np.empty(N * per_image, dtype=x.dtype)
+    step = max(1, _DEPTHWISE_BLOCK_BYTES // (per_image * x.itemsize))   # images per einsum
 
     def job(batch):
-        # every offset's slice at once (a read-only view), multiplied and summed in one einsum pass
-        shifted = as_strided(x_flat[batch], shape=(batch.stop - batch.start, KH, KW, Q),
-                             strides=(sN, dh * W_pad * C * size, dw * C * size, size), writeable=False)
-        y_b = y[batch, :Q]
-        np.einsum("nmkq,mkq->nq", shifted, tiles, out=y_b)
-        if bias is not None:
-            y_b += bias
+        images = _FlatImages(step, per_image, reach, x.dtype)
+        for a in range(batch.start, batch.stop, step):
+            e = min(a + step, batch.stop)
+            flat, used = images.fill(x[a:e], padding)
+            y_block = y[a * per_image:e * per_image]
+            full = used // row
+            np.einsum("rmkl,mkl->rl", _tap_view(flat, full, row, (KH, KW), dilation, W_pad, C), tiles,
+                      out=y_block[:full * row].reshape(full, row))
+            if used > full * row:                       # the last, shorter row
+                rest = used - full * row
+                last = _tap_view(flat[full * row:], 1, rest, (KH, KW), dilation, W_pad, C)[0]
+                np.einsum("mkl,mkl->l", last, tiles[:, :, :rest], out=y_block[full * row:])
+            if bias is not None:
+                y_block.reshape(e - a, -1)[...] += bias
 
-    _run_chunks(job, _batch_chunks(N, 3 * Q * x.itemsize))
-    return y.reshape(N, H_out, W_pad, C)[:, :, :W_out].transpose(0, 3, 1, 2)
+    _run_chunks(job, _batch_chunks(N, KH * KW * per_image * x.itemsize))
+    y_cl = y.reshape(N, H_pad, W_pad, C)
+    return y_cl[:, :out_size[0], :out_size[1]].transpose(0, 3, 1, 2)
 
 
 def _depthwise_flat_weight_grad(dy, x, kernel, padding, dilation):
-    """dw (C, 1, KH, KW) of a stride-1 depthwise conv, channel-first this time: in each channel's
-    flattened padded image, the window of offset (m, k) starts at m*d_h*W_pad + k*d_w, so a
-    read-only view (n, C, KH, KW, Q) covers every offset without copying, and one einsum takes
-    all the per-channel dot products with dy (placed on the padded grid, zeros in the dropped
-    columns) along its contiguous last axis."""
+    """dw (C, 1, KH, KW) and db (C,) of a stride-1 depthwise conv, channel-first this time: in each
+    channel's flattened padded image, the window of offset (m, k) starts at m*d_h*W_pad + k*d_w,
+    so a read-only view (n, C, KH, KW, Q) covers every offset without copying, and one einsum
+    takes all the per-channel dot products with dy (placed on the padded grid, zeros in the
+    dropped columns) along its contiguous last axis.  A few images at a time, in reused
+    buffers, so the padded copies are read from cache."""
     N, C, H_out, W_out = dy.shape
     KH, KW = kernel
     dh, dw = dilation
@@ -234,20 +376,27 @@ def _depthwise_flat_weight_grad(dy, x, kernel, padding, dilation):
     H_pad, W_pad = H + pt + pb, W + pl + pr
     Q = (H_out - 1) * W_pad + W_out
     size = x.itemsize
+    step = max(1, _GEMM_BYTES // (C * H_pad * W_pad * size))
 
     def job(batch):
-        n = batch.stop - batch.start
-        x_pad = np.zeros((n, C, H_pad, W_pad), dtype=x.dtype)
-        x_pad[:, :, pt:pt + H, pl:pl + W] = x[batch]
-        dy_grid = np.zeros((n, C, H_out, W_pad), dtype=dy.dtype)
-        dy_grid[:, :, :, :W_out] = dy[batch]
+        x_pad = np.zeros((step, C, H_pad, W_pad), dtype=x.dtype)     # borders stay zero
+        dy_grid = np.zeros((step, C, H_out, W_pad), dtype=dy.dtype)  # so do the dropped columns
         sN, sC = x_pad.strides[:2]
-        windows = as_strided(x_pad, shape=(n, C, KH, KW, Q),
-                             strides=(sN, sC, dh * W_pad * size, dw * size, size), writeable=False)
-        return np.einsum("ncmkq,ncq->cmk", windows, dy_grid.reshape(n, C, -1)[:, :, :Q])
+        dw_total = np.zeros((C, KH, KW), dtype=dy.dtype)
+        db_total = np.zeros(C, dtype=dy.dtype)
+        for a in range(batch.start, batch.stop, step):
+            n = min(a + step, batch.stop) - a
+            x_pad[:n, :, pt:pt + H, pl:pl + W] = x[a:a + n]
+            dy_grid[:n, :, :, :W_out] = dy[a:a + n]
+            windows = as_strided(x_pad, shape=(n, C, KH, KW, Q),
+                                 strides=(sN, sC, dh * W_pad * size, dw * size, size), writeable=False)
+            grid = dy_grid[:n].reshape(n, C, -1)
+            dw_total += np.einsum("ncmkq,ncq->cmk", windows, grid[:, :, :Q])
+            db_total += grid.sum(axis=(0, 2))
+        return dw_total, db_total
 
     parts = _run_chunks(job, _batch_chunks(N, 2 * C * H_pad * W_pad * size))
-    return np.sum(parts, axis=0)[:, None]
+    return np.sum([p[0] for p in parts], axis=0)[:, None], np.sum([p[1] for p in parts], axis=0)
 
 
 def _conv_forward_cl(x, w, b, stride, padding, dilation, groups, out_size):
@@ -314,8 +463,8 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
     if depthwise and full_pads is not None:
         # stride 1: shifted flat slices (see _depthwise_flat); dx correlates with the flipped kernel
         dx = _depthwise_flat(dy, w[:, :, ::-1, ::-1], None, full_pads, dilation, (H, W)) if need_dx else None
-        dw = _depthwise_flat_weight_grad(dy, x, (KH, KW), padding, dilation) if need_dw else None
-        return dx, dw, (dy.sum(axis=(0, 2, 3)) if need_dw else None)
+        dw, db = _depthwise_flat_weight_grad(dy, x, (KH, KW), padding, dilation) if need_dw else (None, None)
+        return dx, dw, db
     if need_dx and not depthwise and C_g >= 8 and full_pads is not None:
         # stride 1: dx is the *forward* correlation of dy with the flipped kernel, input and
         # output channels swapped within each group (one im2col + one GEMM per group, no
@@ -330,9 +479,10 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
         dx = dx_cl.transpose(0, 3, 1, 2)
         if not need_dw:
             return dx, None, None
-        mats = [np.sum([p[g] for p in parts], axis=0) for g in range(groups)]    # (KH*KW*O_g, C_g)
-        dw = np.concatenate([m.reshape(KH, KW, O_g, C_g)[::-1, ::-1].transpose(2, 3, 0, 1) for m in mats])
-        return dx, np.ascontiguousarray(dw), dy.sum(axis=(0, 2, 3))
+        total = np.sum(parts, axis=0)                                   # (groups, KH*KW*O_g, C_g)
+        dw = (total.reshape(groups, KH, KW, O_g, C_g)[:, ::-1, ::-1]
+              .transpose(0, 3, 4, 1, 2).reshape(C_out, C_g, KH, KW))
+        return dx, np.ascontiguousarray(dw), _channel_sums(dy)
     windows = None
     if need_dw and depthwise:
         windows = _windows(_pad_channel_last(x, padding), (KH, KW), stride, dilation, (H_out, W_out))
@@ -378,7 +528,7 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
 
         per_image = H_out * W_out * KH * KW * C_g * dy.itemsize
     parts = _run_chunks(job, _batch_chunks(N, per_image))
-    db = dy.sum(axis=(0, 2, 3)) if need_dw else None      # reduces dy's contiguous last axis: fast
+    db = _channel_sums(dy) if need_dw else None
     dw = None
     if need_dw and depthwise:
         dw = np.sum(parts, axis=0).T.reshape(C_out, 1, KH, KW)
@@ -390,41 +540,47 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
 
 def _conv_and_cols_product(src, w, groups, padding, stride, dilation, out_size, other, b=None):
     """The grouped conv of ``src`` with ``w`` (+ bias ``b``; channel-last, (N, *out_size, C_out)) and, from the
-    same im2col blocks, ``cols.T @ other_rows`` per chunk and group (``other``: (N, C_out,
-    *out_size) or None), the weight-gradient GEMM that shares those columns.
+    same im2col blocks, ``cols[g].T @ other_rows[g]`` per chunk (``other``: (N, C_out, *out_size)
+    or None), the weight-gradient GEMM that shares those columns.
 
-    src: (N, C, H, W), w: (C_out, C // groups, KH, KW) -> (y_cl, [[(KH*KW*C/groups, C_out/groups)
-    per group] per chunk]).
+    Every group's GEMM runs in one stacked ``np.matmul`` (groups, rows, KH*KW*C/groups) @
+    (groups, KH*KW*C/groups, C_out/groups), which writes straight into the group's output columns.
+
+    src: (N, C, H, W), w: (C_out, C // groups, KH, KW) -> (y_cl, [(groups, KH*KW*C/groups,
+    C_out/groups) per chunk] | [None per chunk]).
     """
     N = src.shape[0]
     C_out, C_g, KH, KW = w.shape
-    outs = _group_slices(groups, C_out // groups)
-    w_mats = [np.ascontiguousarray(_weight_matrix(w[o])) for o in outs]       # (KH*KW*C_g, C_out/groups)
+    w_stack = _weight_stack(w, groups)
     y_cl = np.empty((N, *out_size, C_out), dtype=src.dtype)
     other_cl = None if other is None else other.transpose(0, 2, 3, 1)
 
-    def job(batch):
-        windows = _group_windows(src[batch], padding, groups, (KH, KW), stride, dilation, out_size)
-        y_rows = y_cl[batch].reshape(-1, C_out)
-        other_rows = None if other is None else other_cl[batch].reshape(-1, C_out)
-        parts = []
-        for o, win, w_mat in zip(outs, windows, w_mats):
-            cols = win.reshape(-1, w_mat.shape[0])                  # im2col of this group (one copy)
-            np.matmul(cols, w_mat, out=y_rows[:, o])        # BLAS writes the group's columns
-            if other is not None:
-                parts.append(cols.T @ other_rows[:, o])
-        if b is not None:
-            y_rows += b
-        return parts
+    rows_per_image = out_size[0] * out_size[1]
+    per_image = rows_per_image * KH * KW * C_g * groups * src.itemsize        # im2col bytes of one image
+    step = max(1, _GEMM_BYTES // per_image)             # images per GEMM: its blocks stay in L2
 
-    parts = _run_chunks(job, _batch_chunks(N, out_size[0] * out_size[1] * KH * KW * C_g * src.itemsize))
-    return y_cl, parts
+    def job(batch):
+        windows = _group_window_view(src[batch], padding, groups, (KH, KW), stride, dilation, out_size)
+        y_b = y_cl[batch]
+        other_b = None if other is None else other_cl[batch]
+        part = None
+        for a in range(0, batch.stop - batch.start, step):
+            cols = windows[:, a:a + step].reshape(groups, -1, w_stack.shape[1])   # im2col (one copy)
+            np.matmul(cols, w_stack, out=_per_group(y_b[a:a + step].reshape(-1, C_out), groups))
+            if other is not None:
+                grad = np.matmul(cols.transpose(0, 2, 1), _per_group(other_b[a:a + step].reshape(-1, C_out), groups))
+                part = grad if part is None else np.add(part, grad, out=part)
+        if b is not None:
+            y_b += b
+        return part
+
+    return y_cl, _run_chunks(job, _batch_chunks(N, per_image))
 
 
 def _weight_from_group_parts(parts, groups, kernel, C_g):
-    """Sum the chunks' per-group (KH*KW*C_g, C_out/groups) matrices into w's layout (C_out, C_g, KH, KW)."""
-    mats = [np.sum([p[g] for p in parts], axis=0) for g in range(groups)]
-    return np.concatenate([m.reshape(*kernel, C_g, -1).transpose(3, 2, 0, 1) for m in mats])
+    """Sum the chunks' (groups, KH*KW*C_g, C_out/groups) matrices into w's layout (C_out, C_g, KH, KW)."""
+    total = np.sum(parts, axis=0)                                   # (groups, KH*KW*C_g, O_g)
+    return total.reshape(groups, *kernel, C_g, -1).transpose(0, 4, 3, 1, 2).reshape(-1, C_g, *kernel)
 
 
 def conv2d(x, w, b, stride, padding, dilation, groups=1):
@@ -458,13 +614,92 @@ def conv1d_backward(dy, x, w, stride, padding, dilation, groups=1):
 
 
 # ------------------------------------------------------------------------- transposed conv
+def _phase_plan(K: int, s: int, p_before: int, n_in: int, n_out: int) -> list[tuple]:
+    """One dimension of a transposed conv (dilation 1) split into its ``s`` output phases.
+
+    Output o receives x[i] * w[m] for every i*s + m = o + p_before.  The outputs of phase r,
+    o = q*s + r - p_before, take only the taps m = r, r + s, r + 2s, ... (T of them), and
+    y[q*s + r - p_before] = sum_t x[q - t] * w[r + s*t]: a *stride-1* correlation of x with
+    those taps reversed.  Returns, per phase, (taps in correlation order, first output o0,
+    output count n, pad/crop of x before, after); a negative pad means "crop that many".
+    """
+    plan = []
+    for r in range(s):
+        T = max(0, -(-(K - r) // s))                  # taps r, r+s, ... below K
+        q0 = -(-(p_before - r) // s)                  # first q whose output o >= 0
+        n = (n_out - 1 + p_before - r) // s - q0 + 1  # outputs of this phase inside [0, n_out)
+        taps = [r + s * (T - 1 - u) for u in range(T)]
+        plan.append((taps, q0 * s + r - p_before, n, T - 1 - q0, q0 + n - n_in))
+    return plan
+
+
+def _transposed_by_phases(x, w, b, stride, padding, groups, out_size):
+    """Transposed conv (dilation 1) as stride-1 convs, one per output phase ("sub-pixel convolution").
+
+    x: (N, C_in, H, W), w: (C_in, C_out//groups, KH, KW), b: (C_out,) | None -> channel-last
+    y (N, *out_size, C_out).  Each phase (r_h, r_w) -- the outputs whose rows are r_h mod s_h
+    and columns r_w mod s_w, after padding -- is an ordinary conv of x with the sub-kernel of
+    taps that land there (see :func:`_phase_plan`): im2col of one padded copy of x (shared by
+    all phases) and one GEMM per block of images, written into the phase's strided slice of y.
+    No scatter-adds; every output is written once.
+    """
+    N, C_in, H, W = x.shape
+    _, O_g, KH, KW = w.shape
+    C_g, C_out = C_in // groups, O_g * groups
+    (sh, sw) = stride
+    rows = _phase_plan(KH, sh, padding[0][0], H, out_size[0])
+    cols = _phase_plan(KW, sw, padding[1][0], W, out_size[1])
+    top, left = max(0, *(p[3] for p in rows)), max(0, *(p[3] for p in cols))
+    pads = ((top, max(0, *(p[4] for p in rows))), (left, max(0, *(p[4] for p in cols))))
+    # as a conv weight: (C_out, C_in // groups, KH, KW), output channel o of group g reading its C_g inputs
+    w_conv = w.reshape(groups, C_g, O_g, KH, KW).transpose(0, 2, 1, 3, 4).reshape(C_out, C_g, KH, KW)
+    phases = []                             # (first output row, col, count, count, start in x_pad, weights)
+    for taps_h, o0_h, n_h, before_h, _ in rows:
+        for taps_w, o0_w, n_w, before_w, _ in cols:
+            if taps_h and taps_w and n_h > 0 and n_w > 0:
+                sub = w_conv[:, :, taps_h][:, :, :, taps_w]
+                phases.append((o0_h, o0_w, n_h, n_w, top - before_h, left - before_w,
+                               len(taps_h), len(taps_w), _weight_stack(sub, groups)))
+    covered = sum(ph[2] * ph[3] for ph in phases) == out_size[0] * out_size[1]
+    y = (np.empty if covered else np.zeros)((N, *out_size, C_out), dtype=x.dtype)
+    if not covered and b is not None:
+        y += b                              # outputs no tap reaches hold the bias alone
+
+    def job(batch):
+        x_pad = _pad_channel_last(x[batch], pads, groups=groups, parallel=False)
+        if groups == 1:
+            x_pad = x_pad[:, None]
+        n = batch.stop - batch.start
+        sN, sG, sH, sW, sC = x_pad.strides
+        for o0_h, o0_w, n_h, n_w, start_h, start_w, T_h, T_w, w_stack in phases:
+            windows = as_strided(x_pad[:, :, start_h:, start_w:], shape=(groups, n, n_h, n_w, T_h, T_w, C_g),
+                                 strides=(sG, sN, sH, sW, sH, sW, sC), writeable=False)
+            y_phase = y[batch, o0_h:o0_h + sh * (n_h - 1) + 1:sh, o0_w:o0_w + sw * (n_w - 1) + 1:sw]
+            step = max(1, _GEMM_BYTES // (n_h * n_w * w_stack.shape[1] * groups * x.itemsize))
+            for a in range(0, n, step):
+                block = windows[:, a:a + step].reshape(groups, -1, w_stack.shape[1])     # im2col (one copy)
+                z = np.matmul(block, w_stack)                                           # (groups, rows, O_g)
+                z = z.transpose(1, 0, 2).reshape(-1, n_h, n_w, C_out)
+                if b is not None:
+                    z += b
+                y_phase[a:a + step] = z                 # from cache into the strided phase slice
+
+    per_image = out_size[0] * out_size[1] * KH * KW * C_in // (sh * sw) * x.itemsize
+    _run_chunks(job, _batch_chunks(N, per_image))
+    return y
+
+
 def conv_transpose2d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
     """x: (N, C_in, H, W), w: (C_in, C_out//groups, KH, KW) -> y: (N, C_out, *out_size).
 
     A transposed conv is the input gradient of the conv with the same geometry whose weight is
     ``w`` (read as (C_out_conv = C_in, C_in_conv // groups, KH, KW)): each input value stamps its
-    kernel onto the output, i.e. dcols = x @ W, then col2im.
+    kernel onto the output, i.e. dcols = x @ W, then col2im.  That is how it runs when dilated or
+    depthwise; otherwise the output is split into its stride phases, each an ordinary stride-1
+    conv (:func:`_transposed_by_phases`): the same sums, without the scatter-adds.
     """
+    if dilation == (1, 1) and not _is_depthwise(w, groups):
+        return _transposed_by_phases(x, w, b, stride, padding, groups, out_size).transpose(0, 3, 1, 2)
     y, _, _ = _conv_backward(x, None, w, out_size, stride, padding, dilation, groups, need_dw=False)
     return y if b is None else y + b[:, None, None]
 
@@ -478,12 +713,12 @@ def conv_transpose2d_backward(dy, x, w, stride, padding, output_padding, dilatio
     if _is_depthwise(w, groups):
         dx = _conv_forward_cl(dy, w, None, stride, padding, dilation, groups, x.shape[2:]).transpose(0, 3, 1, 2)
         _, dw, _ = _conv_backward(x, dy, w, dy.shape[2:], stride, padding, dilation, groups, need_dx=False)
-        return dx, dw, dy.sum(axis=(0, 2, 3))
+        return dx, dw, _channel_sums(dy)
     # one im2col of dy per chunk feeds both GEMMs: dx = cols @ W and dw = cols.T @ x
     KH, KW = w.shape[2:]
     dx_cl, parts = _conv_and_cols_product(dy, w, groups, padding, stride, dilation, x.shape[2:], x)
     dw = np.ascontiguousarray(_weight_from_group_parts(parts, groups, (KH, KW), w.shape[1]))
-    return dx_cl.transpose(0, 3, 1, 2), dw, dy.sum(axis=(0, 2, 3))
+    return dx_cl.transpose(0, 3, 1, 2), dw, _channel_sums(dy)
 
 
 def conv_transpose1d(x, w, b, stride, padding, output_padding, dilation, groups, out_size):
