@@ -2,9 +2,9 @@
 
 The numpy backend picks a path by shape (im2col + GEMM, the flipped-kernel dx, scatter-add
 col2im, the depthwise einsum, the transposed conv split into stride phases) and cuts big
-batches into jobs, GEMM blocks and einsum rows run on a thread pool.  Here the size limits are
-shrunk so that even these small cases take several jobs, blocks and rows (with a shorter last
-row), with one thread and with two; each result and gradient is checked against torch.
+batches into jobs and GEMM or einsum blocks run on a thread pool.  Here the size limits are
+shrunk so that even these small cases take several jobs and blocks, with one thread and with
+two; each result and gradient is checked against torch.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ CONVS = [
     ("grouped, 8 channels per group", (6, 6), 16, 6, (3, 3), dict(padding=(1, 0), groups=2)),
     ("scatter-add dx, stride 2", (9, 8), 3, 5, (3, 2), dict(stride=2, padding=(0, 1), dilation=(1, 2))),
     ("depthwise, stride 1, dilated", (8, 7), 3, 3, (3, 3), dict(padding=(2, 1), dilation=(1, 2), groups=3)),
-    ("depthwise, outputs in the last short row", (5, 7), 3, 3, (1, 3), dict(padding=(0, 1), groups=3)),
+    ("depthwise, 1x3 kernel", (5, 7), 3, 3, (1, 3), dict(padding=(0, 1), groups=3)),
     ("depthwise, stride 2", (8, 9), 4, 4, (3, 3), dict(stride=2, padding=1, groups=4)),
     ("depthwise multiplier", (6, 6), 3, 6, (2, 3), dict(padding=1, groups=3)),
     ("1-D, 16 channels", (30,), 16, 16, (5,), dict(padding=2)),
@@ -48,7 +48,7 @@ TRANSPOSED = [
 @pytest.fixture(params=["1", "2"], ids=["1 thread", "2 threads"])
 def tiny_blocks(request, monkeypatch):
     for name, value in [("_CHUNK_BYTES", 2048), ("_GEMM_BYTES", 1024), ("_PARALLEL_MIN_BYTES", 1),
-                        ("_PARALLEL_MIN_ELEMENTS", 1), ("_DEPTHWISE_ROW", 40), ("_DEPTHWISE_BLOCK_BYTES", 4096)]:
+                        ("_PARALLEL_MIN_ELEMENTS", 1), ("_DEPTHWISE_BLOCK_BYTES", 4096)]:
         monkeypatch.setattr(numpy_backend, name, value)
     monkeypatch.setenv("COURSE_LIB_NUMPY_THREADS", request.param)
 

@@ -58,7 +58,6 @@ _PARALLEL_MIN_ELEMENTS = 1 << 18     # smaller copies are not worth a thread han
 _PARALLEL_MIN_BYTES = 1 << 20        # nor is less work than this (im2col bytes, see _batch_chunks)
 _CHUNK_BYTES = 1 << 25               # work per job at most: a big batch gets more jobs than threads
 _GEMM_BYTES = 1 << 19                # im2col block per GEMM inside a job: small enough to stay in L2
-_DEPTHWISE_ROW = 1536                # entries per row of the depthwise einsum (see _depthwise_flat)
 _DEPTHWISE_BLOCK_BYTES = 1 << 23     # padded images per depthwise einsum call (fewer, longer calls win)
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
@@ -274,28 +273,12 @@ def _is_depthwise(w: np.ndarray, groups: int) -> bool:
     return groups > 1 and w.shape[1] == 1 and w.shape[0] == groups
 
 
-def _depthwise_row(C: int) -> int:
-    """Entries per einsum row: a multiple of C (so every row starts at channel 0) near
-    ``_DEPTHWISE_ROW``, small enough that the KH*KW weight rows stay in L1."""
-    return C * max(1, _DEPTHWISE_ROW // C)
+class _PaddedImages:
+    """A reused buffer for a few zero-padded channel-last images, one flat run each after the other.
 
-
-def _tap_view(flat, rows, row, kernel, dilation, W_pad, C):
-    """Read-only view (rows, KH, KW, row) of ``flat``: [r, m, k] is row r shifted by tap (m, k),
-    i.e. by (m*d_h*W_pad + k*d_w)*C entries."""
-    size = flat.itemsize
-    return as_strided(flat, shape=(rows, *kernel, row),
-                      strides=(row * size, dilation[0] * W_pad * C * size, dilation[1] * C * size, size),
-                      writeable=False)
-
-
-class _FlatImages:
-    """Blocks of a few padded channel-last images, flattened, for the depthwise einsums.
-
-    ``fill(x_block, padding)`` copies (n, C, H, W) into a reused buffer as n zero-padded
-    channel-last images in one flat run, followed by ``reach`` zeros (what the last dropped
-    positions' taps read), and returns that run (n*H_pad*W_pad*C entries; the zeros follow it
-    in the buffer).  One per pool job, so the padded copy stays in cache until it is used.
+    ``fill(x_block, padding)`` copies (n, C, H, W) into it as n padded channel-last images
+    followed by ``reach`` zeros (what the taps of the very last, dropped, positions read) and
+    returns the buffer.  One per pool job, so the padded copy stays in cache until it is used.
     """
 
     def __init__(self, images: int, per_image: int, reach: int, dtype):
@@ -306,59 +289,48 @@ class _FlatImages:
         used = x_block.shape[0] * self.per_image
         self.buffer[used:used + self.reach] = 0
         _pad_channel_last(x_block, padding, parallel=False, out=self.buffer[:used])
-        return self.buffer, used
-
-
-def _depthwise_geometry(C, kernel, dilation, W_pad):
-    """(row length, reach): entries per einsum row and the farthest tap's shift in entries."""
-    (KH, KW), (dh, dw) = kernel, dilation
-    return _depthwise_row(C), ((KH - 1) * dh * W_pad + (KW - 1) * dw) * C
+        return self.buffer
 
 
 def _depthwise_flat(x, w, b, padding, dilation, out_size):
-    """Depthwise conv at stride 1 on flattened, padded, channel-last images.
+    """Depthwise conv at stride 1 on padded channel-last images, one image row at a time.
 
-    With stride 1, output (i, j) of channel c reads x_pad[i + m*d_h, j + k*d_w, c]; flattened
-    (position p = (i*W_pad + j)*C + c) every kernel offset (m, k) is the same shift
-    (m*d_h*W_pad + k*d_w)*C of p.  Cut the flat images into rows of a few thousand entries (a
-    multiple of C, so entry l of every row is channel l mod C): the conv is then one einsum,
-    y[r, l] = sum_{m,k} x_flat[r*row + l + shift(m, k)] * w[l mod C, 0, m, k], over a read-only
-    view of every shifted row, with the KH*KW weight rows (w tiled to the row length) small
-    enough to stay in L1.  Each pool job pads its images into one buffer and convolves them
-    with one einsum per ``_DEPTHWISE_BLOCK_BYTES`` of images.  Positions outside the output (the padding columns and
-    rows) are computed and dropped.  x: (N, C, H, W), w: (C, 1, KH, KW), b: (C,) | None -> y:
-    (N, C, H_out, W_out) (a view).
+    With stride 1, output (i, j) of channel c reads x_pad[i + m*d_h, j + k*d_w, c].  Channel-last,
+    a padded image row is one contiguous run of W_pad*C entries (entry l is channel l mod C),
+    and tap (m, k) of output row i is padded row i + m*d_h shifted by k*d_w*C entries.  So
+    y[n, i, l] = sum_{m,k} x_row[n, i + m*d_h][l + k*d_w*C] * w[l mod C, 0, m, k]: one einsum
+    over a read-only view (n, H_out, KH, KW, W_pad*C) of the padded images, times the KH*KW
+    weight rows (w tiled along a row, small enough to stay in cache).  The last KW-1 columns
+    of each output row read into the next row: they are computed and dropped.  Each pool job
+    pads its images into one buffer and convolves them with one einsum per
+    ``_DEPTHWISE_BLOCK_BYTES`` of images.
+
+    x: (N, C, H, W), w: (C, 1, KH, KW), b: (C,) | None -> y: (N, C, H_out, W_out) (a view).
     """
     N, C, H, W = x.shape
     _, _, KH, KW = w.shape
-    (pt, pb), (pl, pr) = padding
-    H_pad, W_pad = H + pt + pb, W + pl + pr
-    per_image = H_pad * W_pad * C
-    row, reach = _depthwise_geometry(C, (KH, KW), dilation, W_pad)
-    tiles = np.tile(w.reshape(C, KH * KW).T.astype(x.dtype), (1, row // C)).reshape(KH, KW, row)
-    bias = None if b is None else np.tile(b.astype(x.dtype), H_pad * W_pad)
-    y = np.empty(N * per_image, dtype=x.dtype)
-    step = max(1, _DEPTHWISE_BLOCK_BYTES // (per_image * x.itemsize))   # images per einsum
+    (dh, dw), (H_out, W_out) = dilation, out_size
+    H_pad, W_pad = H + sum(padding[0]), W + sum(padding[1])
+    row = W_pad * C
+    per_image, size = H_pad * row, x.itemsize
+    tiles = np.tile(w.reshape(C, KH * KW).T.astype(x.dtype), (1, W_pad)).reshape(KH, KW, row)
+    bias = None if b is None else np.tile(b.astype(x.dtype), W_pad)
+    y = np.empty((N, H_out, row), dtype=x.dtype)
+    step = max(1, _DEPTHWISE_BLOCK_BYTES // (per_image * size))       # images per einsum
 
     def job(batch):
-        images = _FlatImages(step, per_image, reach, x.dtype)
+        images = _PaddedImages(step, per_image, (KW - 1) * dw * C, x.dtype)
         for a in range(batch.start, batch.stop, step):
             e = min(a + step, batch.stop)
-            flat, used = images.fill(x[a:e], padding)
-            y_block = y[a * per_image:e * per_image]
-            full = used // row
-            np.einsum("rmkl,mkl->rl", _tap_view(flat, full, row, (KH, KW), dilation, W_pad, C), tiles,
-                      out=y_block[:full * row].reshape(full, row))
-            if used > full * row:                       # the last, shorter row
-                rest = used - full * row
-                last = _tap_view(flat[full * row:], 1, rest, (KH, KW), dilation, W_pad, C)[0]
-                np.einsum("mkl,mkl->l", last, tiles[:, :, :rest], out=y_block[full * row:])
+            taps = as_strided(images.fill(x[a:e], padding), shape=(e - a, H_out, KH, KW, row),
+                              strides=(per_image * size, row * size, dh * row * size, dw * C * size, size),
+                              writeable=False)
+            np.einsum("nimkl,mkl->nil", taps, tiles, out=y[a:e])
             if bias is not None:
-                y_block.reshape(e - a, -1)[...] += bias
+                y[a:e] += bias
 
-    _run_chunks(job, _batch_chunks(N, KH * KW * per_image * x.itemsize))
-    y_cl = y.reshape(N, H_pad, W_pad, C)
-    return y_cl[:, :out_size[0], :out_size[1]].transpose(0, 3, 1, 2)
+    _run_chunks(job, _batch_chunks(N, KH * KW * H_out * row * size))
+    return y.reshape(N, H_out, W_pad, C)[:, :, :W_out].transpose(0, 3, 1, 2)
 
 
 def _depthwise_flat_weight_grad(dy, x, kernel, padding, dilation):
