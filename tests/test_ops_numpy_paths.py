@@ -33,6 +33,8 @@ CONVS = [
     ("depthwise, stride 2", (8, 9), 4, 4, (3, 3), dict(stride=2, padding=1, groups=4)),
     ("depthwise multiplier", (6, 6), 3, 6, (2, 3), dict(padding=1, groups=3)),
     ("1-D, 16 channels", (30,), 16, 16, (5,), dict(padding=2)),
+    ("1-D, dilated, 'same'", (17,), 8, 12, (3,), dict(padding="same", dilation=3)),
+    ("one-row kernel on 2-D", (4, 9), 8, 5, (1, 3), dict(padding=(1, 2), dilation=(1, 2))),
     ("1-D, strided", (40,), 1, 4, (20,), dict(stride=10)),
 ]
 TRANSPOSED = [
