@@ -66,21 +66,18 @@ def _check(forward, backward, reference, x, w, b, geometry, what):
         assert_close(got, ref, np.float64, f"{what}: {name}")
 
 
+CASES = [("conv", *case) for case in CONVS] + [("transposed", *case) for case in TRANSPOSED]
+
+
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
-@pytest.mark.parametrize("name, size, c_in, c_out, kernel, geometry", CONVS, ids=[c[0] for c in CONVS])
-def test_conv_paths_match_torch(tiny_blocks, name, size, c_in, c_out, kernel, geometry):
+@pytest.mark.parametrize("kind, name, size, c_in, c_out, kernel, geometry", CASES,
+                         ids=[f"{case[0]}: {case[1]}" for case in CASES])
+def test_every_path_matches_torch(tiny_blocks, kind, name, size, c_in, c_out, kernel, geometry):
     rng = np.random.default_rng(0)
     groups = geometry.get("groups", 1)
-    x, w, b = (rng.standard_normal(s) for s in ((5, c_in, *size), (c_out, c_in // groups, *kernel), (c_out,)))
-    _check(*CONV[len(size)], x, w, b, geometry, name)
-
-
-@pytest.mark.parametrize("name, size, c_in, c_out, kernel, geometry", TRANSPOSED, ids=[c[0] for c in TRANSPOSED])
-def test_transposed_paths_match_torch(tiny_blocks, name, size, c_in, c_out, kernel, geometry):
-    rng = np.random.default_rng(0)
-    groups = geometry.get("groups", 1)
-    x, w, b = (rng.standard_normal(s) for s in ((5, c_in, *size), (c_in, c_out // groups, *kernel), (c_out,)))
-    _check(*CONV_T[len(size)], x, w, b, geometry, name)
+    w_shape = (c_out, c_in // groups, *kernel) if kind == "conv" else (c_in, c_out // groups, *kernel)
+    x, w, b = (rng.standard_normal(s) for s in ((5, c_in, *size), w_shape, (c_out,)))
+    _check(*(CONV if kind == "conv" else CONV_T)[len(size)], x, w, b, geometry, name)
 
 
 def test_an_error_in_one_job_is_raised_and_the_pool_keeps_working(tiny_blocks):
