@@ -321,7 +321,7 @@ def _depthwise_flat(x, w, b, padding, dilation, out_size):
     step = max(1, _DEPTHWISE_BLOCK_BYTES // (per_image * size))       # images per einsum
 
     def job(batch):
-        images = _PaddedImages(step, per_image, (KW - 1) * dw * C, x.dtype)
+        images = _PaddedImages(min(step, batch.stop - batch.start), per_image, (KW - 1) * dw * C, x.dtype)
         for a in range(batch.start, batch.stop, step):
             e = min(a + step, batch.stop)
             taps = as_strided(images.fill(x[a:e], padding), shape=(e - a, H_out, KH, KW, row),
@@ -353,13 +353,14 @@ def _depthwise_flat_weight_grad(dy, x, kernel, padding, dilation):
     step = max(1, _GEMM_BYTES // (C * H_pad * W_pad * size))
 
     def job(batch):
-        x_pad = np.zeros((step, C, H_pad, W_pad), dtype=x.dtype)     # borders stay zero
-        dy_grid = np.zeros((step, C, H_out, W_pad), dtype=dy.dtype)  # so do the dropped columns
+        block = min(step, batch.stop - batch.start)
+        x_pad = np.zeros((block, C, H_pad, W_pad), dtype=x.dtype)      # borders stay zero
+        dy_grid = np.zeros((block, C, H_out, W_pad), dtype=dy.dtype)   # so do the dropped columns
         sN, sC = x_pad.strides[:2]
         dw_total = np.zeros((C, KH, KW), dtype=dy.dtype)
         db_total = np.zeros(C, dtype=dy.dtype)
-        for a in range(batch.start, batch.stop, step):
-            n = min(a + step, batch.stop) - a
+        for a in range(batch.start, batch.stop, block):
+            n = min(a + block, batch.stop) - a
             x_pad[:n, :, pt:pt + H, pl:pl + W] = x[a:a + n]
             dy_grid[:n, :, :, :W_out] = dy[a:a + n]
             windows = as_strided(x_pad, shape=(n, C, KH, KW, Q),
