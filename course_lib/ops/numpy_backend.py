@@ -93,8 +93,8 @@ def _get_pool(threads: int) -> ThreadPoolExecutor:
     return _pool
 
 
-def _share(job, chunks: list) -> list:
-    """``[job(c) for c in chunks]`` with the calling thread and ``_threads() - 1`` pool workers
+def _share(job, chunks: list, threads: int) -> list:
+    """``[job(c) for c in chunks]`` with the calling thread and ``threads - 1`` pool workers
     taking chunks in turn from one queue.  The caller works too, instead of waiting for the
     pool to wake up; the first error is raised once every worker has stopped."""
     results = [None] * len(chunks)
@@ -115,7 +115,7 @@ def _share(job, chunks: list) -> list:
                         pass
                 raise
 
-    helpers = min(_threads(), len(chunks)) - 1
+    helpers = threads - 1
     futures = [_get_pool(helpers).submit(work) for _ in range(helpers)]
     try:
         work()
@@ -131,7 +131,7 @@ def _over_batch(job, N: int, elements: int) -> None:
     if threads <= 1 or elements < _PARALLEL_MIN_ELEMENTS:
         job(slice(0, N))
         return
-    _share(job, _even_slices(N, threads))
+    _share(job, _even_slices(N, threads), threads)
 
 
 def _run_chunks(job, chunks: list[slice]) -> list:
@@ -142,7 +142,7 @@ def _run_chunks(job, chunks: list[slice]) -> list:
     if threads <= 1 or _blas_limit is None:
         return [job(c) for c in chunks]
     with _blas_limit():
-        return _share(job, chunks)
+        return _share(job, chunks, threads)
 
 
 def _channel_sums(a: np.ndarray) -> np.ndarray:
@@ -195,16 +195,6 @@ def _windows(x_pad_cl: np.ndarray, kernel, stride, dilation, out_size) -> np.nda
         strides=(sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
         writeable=False,
     )
-
-
-def _group_windows(x, padding, groups, kernel, stride, dilation, out_size) -> list[np.ndarray]:
-    """One :func:`_windows` view per group, over a group-major padded copy of x (see
-    :func:`_pad_channel_last`): each (N, H_out, W_out, KH, KW, C // groups).  Called per batch
-    chunk inside a job, so the padded copy is made where it is used (and stays in cache)."""
-    x_pad = _pad_channel_last(x, padding, groups=groups, parallel=False)
-    if groups == 1:
-        return [_windows(x_pad, kernel, stride, dilation, out_size)]
-    return [_windows(x_pad[:, g], kernel, stride, dilation, out_size) for g in range(groups)]
 
 
 def _group_window_view(x, padding, groups, kernel, stride, dilation, out_size) -> np.ndarray:
@@ -275,25 +265,6 @@ def _is_depthwise(w: np.ndarray, groups: int) -> bool:
     return groups > 1 and w.shape[1] == 1 and w.shape[0] == groups
 
 
-class _PaddedImages:
-    """A reused buffer for a few zero-padded channel-last images, one flat run each after the other.
-
-    ``fill(x_block, padding)`` copies (n, C, H, W) into it as n padded channel-last images
-    followed by ``reach`` zeros (what the taps of the very last, dropped, positions read) and
-    returns the buffer.  One per pool job, so the padded copy stays in cache until it is used.
-    """
-
-    def __init__(self, images: int, per_image: int, reach: int, dtype):
-        self.buffer = np.empty(images * per_image + reach, dtype=dtype)
-        self.per_image, self.reach = per_image, reach
-
-    def fill(self, x_block, padding):
-        used = x_block.shape[0] * self.per_image
-        self.buffer[used:used + self.reach] = 0
-        _pad_channel_last(x_block, padding, parallel=False, out=self.buffer[:used])
-        return self.buffer
-
-
 def _depthwise_flat(x, w, b, padding, dilation, out_size):
     """Depthwise conv at stride 1 on padded channel-last images, one image row at a time.
 
@@ -320,11 +291,17 @@ def _depthwise_flat(x, w, b, padding, dilation, out_size):
     y = np.empty((N, H_out, row), dtype=x.dtype)
     step = max(1, _DEPTHWISE_BLOCK_BYTES // (per_image * size))       # images per einsum
 
+    reach = (KW - 1) * dw * C                 # what the taps of the very last, dropped, columns read
+
     def job(batch):
-        images = _PaddedImages(min(step, batch.stop - batch.start), per_image, (KW - 1) * dw * C, x.dtype)
+        # one buffer per job: a few padded channel-last images in one run, then `reach` zeros
+        padded = np.empty(min(step, batch.stop - batch.start) * per_image + reach, dtype=x.dtype)
         for a in range(batch.start, batch.stop, step):
             e = min(a + step, batch.stop)
-            taps = as_strided(images.fill(x[a:e], padding), shape=(e - a, H_out, KH, KW, row),
+            used = (e - a) * per_image
+            padded[used:used + reach] = 0
+            _pad_channel_last(x[a:e], padding, parallel=False, out=padded[:used])
+            taps = as_strided(padded, shape=(e - a, H_out, KH, KW, row),
                               strides=(per_image * size, row * size, dh * row * size, dw * C * size, size),
                               writeable=False)
             np.einsum("nimkl,mkl->nil", taps, tiles, out=y[a:e])
@@ -488,7 +465,7 @@ def _conv_backward(dy, x, w, in_size, stride, padding, dilation, groups, need_dx
             n = dy_rows.shape[0] // (H_out * W_out)
             dw_parts = []
             if need_dw:
-                windows = _group_windows(x[batch], padding, groups, (KH, KW), stride, dilation, (H_out, W_out))
+                windows = _group_window_view(x[batch], padding, groups, (KH, KW), stride, dilation, (H_out, W_out))
             for g, (o, c, w_off) in enumerate(zip(outs, ins, w_offsets)):
                 dy_g = dy_rows[:, o]
                 if need_dx:
